@@ -1,0 +1,163 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { check, createdAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
+import { ChatSessionSchema } from './conversation.ts';
+import { UserSchema } from './identity.ts';
+
+/**
+ * A learner's profile. Its totals are a projection of the XP ledger below: the xp-rollup job
+ * folds new ledger rows into it, and a from-scratch recomputation must give the same numbers.
+ */
+export const AcademyUserSchema = defineEntity({
+  name: 'AcademyUser',
+  tableName: 'academy_users',
+  properties: {
+    user: () => p.oneToOne(UserSchema).primary().deleteRule('cascade'),
+    level: p.integer().default(1),
+    totalXp: p.bigint('number').default(0),
+    currentStreak: p.integer().default(0),
+    longestStreak: p.integer().default(0),
+    lastActiveDay: p.date().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  checks: [
+    check('academy_users', 'level_positive', 'level >= 1'),
+    check('academy_users', 'total_xp_non_negative', 'total_xp >= 0'),
+    check('academy_users', 'streaks_non_negative', 'current_streak >= 0 and longest_streak >= current_streak'),
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyUser = InferEntity<typeof AcademyUserSchema>;
+
+/** A learning conversation: a chat session seen through the academy, about one topic. */
+export const AcademyConversationSchema = defineEntity({
+  name: 'AcademyConversation',
+  tableName: 'academy_conversations',
+  properties: {
+    id: uuidPrimaryKey(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade').index('academy_conversations_user_id_index'),
+    session: () => p.oneToOne(ChatSessionSchema).deleteRule('cascade').unique('academy_conversations_session_id_unique'),
+    topic: p.string().length(255),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyConversation = InferEntity<typeof AcademyConversationSchema>;
+
+/**
+ * The append-only XP ledger. `source_ref` names the event that paid (a message id, a mission
+ * completion, …); it is unique per user, so replaying an event can never pay twice.
+ * The bigint identity gives the rollup a cheap, ordered watermark.
+ */
+export const AcademyXpTransactionSchema = defineEntity({
+  name: 'AcademyXpTransaction',
+  tableName: 'academy_xp_transactions',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
+    amount: p.integer(),
+    reason: p.string().length(255),
+    sourceRef: p.string().length(255),
+    metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    createdAt: createdAt(),
+  },
+  uniques: [{ name: 'academy_xp_transactions_user_source_ref_unique', properties: ['user', 'sourceRef'] }],
+  checks: [
+    check('academy_xp_transactions', 'amount_non_zero', 'amount <> 0'),
+    check('academy_xp_transactions', 'source_ref_not_blank', 'length(source_ref) > 0'),
+  ],
+  triggers: [
+    {
+      // Ledger rows are facts; a correction is a new row with a negative amount. (Deletes stay
+      // possible so that deleting a user can cascade to their ledger.)
+      name: 'append_only',
+      timing: 'before',
+      events: ['update'],
+      forEach: 'row',
+      body: "raise exception 'academy_xp_transactions is append-only' using errcode = 'integrity_constraint_violation';",
+    },
+  ],
+});
+export type AcademyXpTransaction = InferEntity<typeof AcademyXpTransactionSchema>;
+
+export const MISSION_STATUSES = ['in_progress', 'completed', 'expired'] as const;
+export type MissionStatus = (typeof MISSION_STATUSES)[number];
+
+/** A mission learners can complete for XP. `criteria` is interpreted by the xp-rollup job. */
+export const AcademyMissionSchema = defineEntity({
+  name: 'AcademyMission',
+  tableName: 'academy_missions',
+  properties: {
+    id: uuidPrimaryKey(),
+    code: p.string().length(128).unique('academy_missions_code_unique'),
+    title: p.string().length(255),
+    description: p.text().nullable(),
+    xpReward: p.integer(),
+    criteria: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    startsAt: p.datetime().nullable(),
+    endsAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  checks: [
+    check('academy_missions', 'xp_reward_non_negative', 'xp_reward >= 0'),
+    check('academy_missions', 'window_ordered', 'ends_at is null or starts_at is null or ends_at > starts_at'),
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyMission = InferEntity<typeof AcademyMissionSchema>;
+
+export const AcademyUserMissionSchema = defineEntity({
+  name: 'AcademyUserMission',
+  tableName: 'academy_user_missions',
+  properties: {
+    id: uuidPrimaryKey(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
+    mission: () => p.manyToOne(AcademyMissionSchema).deleteRule('cascade').index('academy_user_missions_mission_id_index'),
+    progress: p.integer().default(0),
+    status: p.enum(MISSION_STATUSES).default('in_progress'),
+    completedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  uniques: [{ name: 'academy_user_missions_user_mission_unique', properties: ['user', 'mission'] }],
+  checks: [
+    check('academy_user_missions', 'progress_non_negative', 'progress >= 0'),
+    check('academy_user_missions', 'completed_when_done', "(status = 'completed') = (completed_at is not null)"),
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyUserMission = InferEntity<typeof AcademyUserMissionSchema>;
+
+/** A badge definition. */
+export const AcademyBadgeSchema = defineEntity({
+  name: 'AcademyBadge',
+  tableName: 'academy_badges',
+  properties: {
+    id: uuidPrimaryKey(),
+    code: p.string().length(128).unique('academy_badges_code_unique'),
+    name: p.string().length(255),
+    description: p.text().nullable(),
+    iconUrl: p.string().length(2048).nullable(),
+    criteria: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyBadge = InferEntity<typeof AcademyBadgeSchema>;
+
+/** A badge awarded to a learner: once per badge per learner. */
+export const AcademyUserBadgeSchema = defineEntity({
+  name: 'AcademyUserBadge',
+  tableName: 'academy_user_badges',
+  properties: {
+    id: uuidPrimaryKey(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
+    badge: () => p.manyToOne(AcademyBadgeSchema).deleteRule('cascade').index('academy_user_badges_badge_id_index'),
+    awardedAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+  },
+  uniques: [{ name: 'academy_user_badges_user_badge_unique', properties: ['user', 'badge'] }],
+});
+export type AcademyUserBadge = InferEntity<typeof AcademyUserBadgeSchema>;

@@ -1,0 +1,89 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { check, createdAt, deletedAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
+
+export const USER_ROLES = ['user', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const API_KEY_SCOPES = ['read', 'write'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/**
+ * A person. Identity comes from an OAuth/OIDC provider as (issuer, subject); self-hosted
+ * installs without a provider use local accounts, which carry a password hash and the
+ * issuer `local`.
+ */
+export const UserSchema = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: uuidPrimaryKey(),
+    issuer: p.string().length(512),
+    subject: p.string().length(512),
+    email: p.string().length(320).nullable(),
+    username: p.string().length(64).nullable(),
+    displayName: p.string().length(256).nullable(),
+    role: p.enum(USER_ROLES).default('user'),
+    passwordHash: p.text().nullable().hidden(),
+    lastSeenAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: deletedAt(),
+  },
+  uniques: [
+    { name: 'users_issuer_subject_unique', properties: ['issuer', 'subject'] },
+    // Case-insensitive: "Ana" and "ana" are the same login.
+    { name: 'users_username_unique', expression: 'create unique index "users_username_unique" on "users" (lower("username")) where "username" is not null' },
+  ],
+  indexes: [{ name: 'users_email_index', expression: 'create index "users_email_index" on "users" (lower("email"))' }],
+  checks: [
+    check('users', 'issuer_not_blank', "length(issuer) > 0"),
+    check('users', 'subject_not_blank', "length(subject) > 0"),
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type User = InferEntity<typeof UserSchema>;
+
+/** A key for agent backends. Only a hash is stored; the key itself is shown once at creation. */
+export const ApiKeySchema = defineEntity({
+  name: 'ApiKey',
+  tableName: 'api_keys',
+  properties: {
+    id: uuidPrimaryKey(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade').index('api_keys_user_id_index'),
+    name: p.string().length(128),
+    // The first characters of the key, so a person can tell their keys apart in a list.
+    keyPrefix: p.string().length(16),
+    keyHash: p.string().length(128).unique('api_keys_key_hash_unique').hidden(),
+    scopes: p.array().$type<ApiKeyScope[]>(),
+    lastUsedAt: p.datetime().nullable(),
+    expiresAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  checks: [
+    check('api_keys', 'scopes', "cardinality(scopes) > 0 and scopes <@ array['read', 'write']::text[]"),
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type ApiKey = InferEntity<typeof ApiKeySchema>;
+
+/** A user's workspace: sessions and knowledge can belong to one. */
+export const ProjectSchema = defineEntity({
+  name: 'Project',
+  tableName: 'projects',
+  properties: {
+    id: uuidPrimaryKey(),
+    owner: () => p.manyToOne(UserSchema).deleteRule('cascade'),
+    name: p.string().length(256),
+    description: p.text().nullable(),
+    settings: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: deletedAt(),
+  },
+  uniques: [{ name: 'projects_owner_name_unique', properties: ['owner', 'name'] }],
+  checks: [check('projects', 'name_not_blank', "length(btrim(name)) > 0")],
+  triggers: [touchUpdatedAt()],
+});
+export type Project = InferEntity<typeof ProjectSchema>;

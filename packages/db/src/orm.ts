@@ -1,0 +1,81 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import type { ConnectionSettings } from './connection.ts';
+import { makeOrmConfig } from './config.ts';
+
+export interface CreateOrmOptions {
+  connection: ConnectionSettings;
+  /** Log every SQL statement (through MikroORM's logger). */
+  debug?: boolean;
+  /** Escape hatch for tests and tools; applied last. */
+  overrides?: Partial<Options>;
+}
+
+/**
+ * Opens a connection pool and returns a MikroORM instance. There is deliberately no shared
+ * instance: each app creates one at start, hands `orm.em.fork()` to each request or job, and
+ * closes it on shutdown.
+ */
+export async function createOrm({ connection, debug = false, overrides = {} }: CreateOrmOptions): Promise<MikroORM> {
+  return MikroORM.init(makeOrmConfig(connection, { debug, ...overrides }));
+}
+
+export interface MigrationStatus {
+  executed: string[];
+  pending: string[];
+}
+
+/** Which migrations this build ships that the database has not applied (and those it has). */
+export async function getMigrationStatus(orm: MikroORM): Promise<MigrationStatus> {
+  // Both calls create the bookkeeping table when it is missing; done concurrently (or by two
+  // processes at once) that CREATE TABLE IF NOT EXISTS races on pg_type, so it runs under the lock.
+  return withMigrationLock(orm, async () => {
+    const executed = await orm.migrator.getExecuted();
+    const pending = await orm.migrator.getPending();
+    return { executed: executed.map((m) => m.name), pending: pending.map((m) => m.name) };
+  });
+}
+
+export class SchemaMismatchError extends Error {
+  override name = 'SchemaMismatchError';
+  readonly pending: string[];
+  constructor(pending: string[]) {
+    super(
+      `the database is missing ${pending.length} migration(s) this build needs (${pending.join(', ')}); ` +
+        'run `pnpm db:migrate` (or start with MIGRATE_ON_START=true) first',
+    );
+    this.pending = pending;
+  }
+}
+
+/** Throws SchemaMismatchError when the database lacks migrations this build ships. */
+export async function assertSchemaCurrent(orm: MikroORM): Promise<void> {
+  const { pending } = await getMigrationStatus(orm);
+  if (pending.length > 0) throw new SchemaMismatchError(pending);
+}
+
+/**
+ * An arbitrary but fixed advisory-lock key. Two processes starting at once (API and worker, or
+ * two replicas) would otherwise both see the same pending migration and both try to apply it;
+ * the second would fail half-way on "relation already exists".
+ */
+const MIGRATION_LOCK_KEY = 7_341_120_001;
+
+/** Applies pending migrations, serialised across processes by an advisory lock. Returns their names. */
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  return withMigrationLock(orm, async () => (await orm.migrator.up()).map((m) => m.name));
+}
+
+async function withMigrationLock<T>(orm: MikroORM, fn: () => Promise<T>): Promise<T> {
+  const pool = await orm.em.getConnection().getNativeClient();
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await fn();
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}
