@@ -6,13 +6,15 @@ import * as z from 'zod';
  * Connection settings, read from the environment by each app (validated once, at start).
  * Every variable is optional except where an app demands a DATABASE_URL.
  */
+/** A libpq-style connection URL; both `postgres://` and `postgresql://` are accepted. */
+export const databaseUrlSchema = z
+  .string()
+  .trim()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// or postgresql://')
+  .refine((v) => URL.canParse(v), 'is not a valid URL');
+
 export const databaseEnvSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .trim()
-    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// or postgresql://')
-    .refine((v) => URL.canParse(v), 'is not a valid URL')
-    .optional(),
+  DATABASE_URL: databaseUrlSchema.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   DATABASE_POOL_MIN: z.coerce.number().int().min(0).max(1000).default(0),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
@@ -64,12 +66,14 @@ export function parseDatabaseUrl(
   const host = decodeURIComponent(parsed.hostname || params.get('host') || 'localhost').replace(/^\[|\]$/g, '');
   const port = parsed.port ? Number(parsed.port) : 5432;
   const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
-  const sslMode = params.get('sslmode') ?? (params.get('ssl') === 'true' || params.get('ssl') === '1' ? 'verify-full' : 'disable');
+  const sslMode =
+    params.get('sslmode') ?? (params.get('ssl') === 'true' || params.get('ssl') === '1' ? 'verify-full' : 'disable');
   if (!(SSL_MODES as readonly string[]).includes(sslMode)) {
     throw new DatabaseUrlError(`DATABASE_URL has an unknown sslmode "${sslMode}" (use one of ${SSL_MODES.join(', ')})`);
   }
   const caSource = options.sslCa ?? params.get('sslrootcert') ?? undefined;
-  const ca = caSource === undefined ? undefined : caSource.includes('-----BEGIN') ? caSource : readFileSync(caSource, 'utf8');
+  const ca =
+    caSource === undefined ? undefined : caSource.includes('-----BEGIN') ? caSource : readFileSync(caSource, 'utf8');
   let ssl: false | ConnectionOptions;
   switch (sslMode) {
     case 'disable':
@@ -115,7 +119,10 @@ export function connectionSettingsFromEnv(
 
 /** Settings for a URL with the default pool and timeouts (tests, scripts). */
 export function connectionSettingsFromUrl(url: string, applicationName = 'threadstore'): ConnectionSettings {
-  return connectionSettingsFromEnv(databaseEnvSchema.parse({ DATABASE_URL: url }) as DatabaseEnv & { DATABASE_URL: string }, applicationName);
+  return connectionSettingsFromEnv(
+    databaseEnvSchema.parse({ DATABASE_URL: url }) as DatabaseEnv & { DATABASE_URL: string },
+    applicationName,
+  );
 }
 
 /** Options for a bare `pg` Pool or Client (pg-boss, admin scripts) matching the ORM's connection. */

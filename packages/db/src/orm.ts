@@ -4,8 +4,10 @@ import { makeOrmConfig } from './config.ts';
 
 export interface CreateOrmOptions {
   connection: ConnectionSettings;
-  /** Log every SQL statement (through MikroORM's logger). */
+  /** Log every SQL statement (through `log`). */
   debug?: boolean;
+  /** Where MikroORM's own messages go (migrations applied, SQL when `debug`); silent by default. */
+  log?: (message: string) => void;
   /** Escape hatch for tests and tools; applied last. */
   overrides?: Partial<Options>;
 }
@@ -15,8 +17,13 @@ export interface CreateOrmOptions {
  * instance: each app creates one at start, hands `orm.em.fork()` to each request or job, and
  * closes it on shutdown.
  */
-export async function createOrm({ connection, debug = false, overrides = {} }: CreateOrmOptions): Promise<MikroORM> {
-  return MikroORM.init(makeOrmConfig(connection, { debug, ...overrides }));
+export async function createOrm({
+  connection,
+  debug = false,
+  log = () => {},
+  overrides = {},
+}: CreateOrmOptions): Promise<MikroORM> {
+  return MikroORM.init(makeOrmConfig(connection, { debug, logger: log, ...overrides }));
 }
 
 export interface MigrationStatus {

@@ -36,7 +36,8 @@ export const AcademyConversationSchema = defineEntity({
   properties: {
     id: uuidPrimaryKey(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index('academy_conversations_user_id_index'),
-    session: () => p.oneToOne(ChatSessionSchema).deleteRule('cascade').unique('academy_conversations_session_id_unique'),
+    session: () =>
+      p.oneToOne(ChatSessionSchema).deleteRule('cascade').unique('academy_conversations_session_id_unique'),
     topic: p.string().length(255),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -114,7 +115,8 @@ export const AcademyUserMissionSchema = defineEntity({
   properties: {
     id: uuidPrimaryKey(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
-    mission: () => p.manyToOne(AcademyMissionSchema).deleteRule('cascade').index('academy_user_missions_mission_id_index'),
+    mission: () =>
+      p.manyToOne(AcademyMissionSchema).deleteRule('cascade').index('academy_user_missions_mission_id_index'),
     progress: p.integer().default(0),
     status: p.enum(MISSION_STATUSES).default('in_progress'),
     completedAt: p.datetime().nullable(),
@@ -156,7 +158,10 @@ export const AcademyUserBadgeSchema = defineEntity({
     id: uuidPrimaryKey(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade'),
     badge: () => p.manyToOne(AcademyBadgeSchema).deleteRule('cascade').index('academy_user_badges_badge_id_index'),
-    awardedAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+    awardedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
   },
   uniques: [{ name: 'academy_user_badges_user_badge_unique', properties: ['user', 'badge'] }],
 });

@@ -21,7 +21,10 @@ export const AuditLogSchema = defineEntity({
     subjectId: p.string().length(255).nullable(),
     details: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
     requestId: p.string().length(128).nullable(),
-    occurredAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+    occurredAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
   },
   indexes: [
     { name: 'audit_log_actor_index', properties: ['actorType', 'actorId', 'occurredAt'] },

@@ -6,9 +6,18 @@ import { uuidv7 } from '../ids.ts';
  * Defaults exist both in the ORM (`onCreate`) and in the database (`defaultRaw`): the worker's bulk
  * SQL inserts rows without going through the ORM and must get the same values.
  */
-export const uuidPrimaryKey = () => p.uuid().primary().onCreate(() => uuidv7()).defaultRaw('gen_random_uuid()');
+export const uuidPrimaryKey = () =>
+  p
+    .uuid()
+    .primary()
+    .onCreate(() => uuidv7())
+    .defaultRaw('gen_random_uuid()');
 
-export const createdAt = () => p.datetime().onCreate(() => new Date()).defaultRaw('now()');
+export const createdAt = () =>
+  p
+    .datetime()
+    .onCreate(() => new Date())
+    .defaultRaw('now()');
 
 export const updatedAt = () =>
   p

@@ -49,7 +49,10 @@ export const ChatSessionSchema = defineEntity({
     messageCount: p.bigint('number').default(0),
     lastMessageAt: p.datetime().nullable(),
     // Ordering key for "recent conversations" and the clock retention measures inactivity by.
-    lastActivityAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+    lastActivityAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
     archivedAt: p.datetime().nullable(),
     deletedAt: deletedAt(),
     version: p.integer().version(),
@@ -69,8 +72,7 @@ export const ChatSessionSchema = defineEntity({
     { name: 'chat_sessions_last_activity_index', properties: ['lastActivityAt'] },
     {
       name: 'chat_sessions_running_index',
-      expression:
-        `create index "chat_sessions_running_index" on "chat_sessions" ("last_progress_at") where "status" = 'running'`,
+      expression: `create index "chat_sessions_running_index" on "chat_sessions" ("last_progress_at") where "status" = 'running'`,
     },
   ],
   checks: [
@@ -95,7 +97,8 @@ export const ChatMessageSchema = defineEntity({
     session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade'),
     // Position in the session: 1, 2, 3, … with no gaps; assigned from chat_sessions.last_seq.
     seq: p.bigint('number'),
-    parent: () => p.manyToOne(ChatMessageSchema).nullable().deleteRule('set null').index('chat_messages_parent_id_index'),
+    parent: () =>
+      p.manyToOne(ChatMessageSchema).nullable().deleteRule('set null').index('chat_messages_parent_id_index'),
     role: p.enum(MESSAGE_ROLES),
     content: p.text(),
     agentId: p.string().length(255).nullable(),

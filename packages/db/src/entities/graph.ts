@@ -41,9 +41,7 @@ export const EntityRelationshipSchema = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  uniques: [
-    { name: 'entity_relationships_source_target_type_unique', properties: ['source', 'target', 'type'] },
-  ],
+  uniques: [{ name: 'entity_relationships_source_target_type_unique', properties: ['source', 'target', 'type'] }],
   checks: [
     check('entity_relationships', 'weight_non_negative', 'weight >= 0'),
     check('entity_relationships', 'type_not_blank', 'length(type) > 0'),

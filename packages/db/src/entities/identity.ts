@@ -32,12 +32,16 @@ export const UserSchema = defineEntity({
   uniques: [
     { name: 'users_issuer_subject_unique', properties: ['issuer', 'subject'] },
     // Case-insensitive: "Ana" and "ana" are the same login.
-    { name: 'users_username_unique', expression: 'create unique index "users_username_unique" on "users" (lower("username")) where "username" is not null' },
+    {
+      name: 'users_username_unique',
+      expression:
+        'create unique index "users_username_unique" on "users" (lower("username")) where "username" is not null',
+    },
   ],
   indexes: [{ name: 'users_email_index', expression: 'create index "users_email_index" on "users" (lower("email"))' }],
   checks: [
-    check('users', 'issuer_not_blank', "length(issuer) > 0"),
-    check('users', 'subject_not_blank', "length(subject) > 0"),
+    check('users', 'issuer_not_blank', 'length(issuer) > 0'),
+    check('users', 'subject_not_blank', 'length(subject) > 0'),
   ],
   triggers: [touchUpdatedAt()],
 });
@@ -61,9 +65,7 @@ export const ApiKeySchema = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  checks: [
-    check('api_keys', 'scopes', "cardinality(scopes) > 0 and scopes <@ array['read', 'write']::text[]"),
-  ],
+  checks: [check('api_keys', 'scopes', "cardinality(scopes) > 0 and scopes <@ array['read', 'write']::text[]")],
   triggers: [touchUpdatedAt()],
 });
 export type ApiKey = InferEntity<typeof ApiKeySchema>;
@@ -83,7 +85,7 @@ export const ProjectSchema = defineEntity({
     deletedAt: deletedAt(),
   },
   uniques: [{ name: 'projects_owner_name_unique', properties: ['owner', 'name'] }],
-  checks: [check('projects', 'name_not_blank', "length(btrim(name)) > 0")],
+  checks: [check('projects', 'name_not_blank', 'length(btrim(name)) > 0')],
   triggers: [touchUpdatedAt()],
 });
 export type Project = InferEntity<typeof ProjectSchema>;

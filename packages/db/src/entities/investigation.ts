@@ -30,7 +30,11 @@ export const InvestigationSchema = defineEntity({
   indexes: [{ name: 'investigations_owner_created_index', properties: ['owner', 'createdAt'] }],
   checks: [
     check('investigations', 'confidence_range', 'confidence >= 0 and confidence <= 1'),
-    check('investigations', 'completed_after_start', 'completed_at is null or started_at is null or completed_at >= started_at'),
+    check(
+      'investigations',
+      'completed_after_start',
+      'completed_at is null or started_at is null or completed_at >= started_at',
+    ),
   ],
   triggers: [touchUpdatedAt()],
 });

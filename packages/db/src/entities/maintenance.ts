@@ -55,7 +55,11 @@ export const RetentionPolicySchema = defineEntity({
     ),
     check('retention_policies', 'keep_for_days_positive', 'keep_for_days > 0'),
     check('retention_policies', 'rule_present', 'legal_hold or keep_for_days is not null'),
-    check('retention_policies', 'legal_hold_covers_all', "(legal_hold and target = 'all') or (not legal_hold and target <> 'all')"),
+    check(
+      'retention_policies',
+      'legal_hold_covers_all',
+      "(legal_hold and target = 'all') or (not legal_hold and target <> 'all')",
+    ),
     check('retention_policies', 'global_not_held', "scope <> 'global' or not legal_hold"),
   ],
   triggers: [touchUpdatedAt()],
@@ -75,7 +79,10 @@ export const MaintenanceRunSchema = defineEntity({
     queueJobId: p.string().length(64).nullable(),
     dryRun: p.boolean().default(false),
     outcome: p.enum(MAINTENANCE_OUTCOMES).default('running'),
-    startedAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+    startedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
     finishedAt: p.datetime().nullable(),
     rowsAffected: p.bigint('number').default(0),
     details: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
@@ -96,7 +103,10 @@ export const StatsSnapshotSchema = defineEntity({
   tableName: 'stats_snapshots',
   properties: {
     id: uuidPrimaryKey(),
-    takenAt: p.datetime().onCreate(() => new Date()).defaultRaw('now()'),
+    takenAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
     database: p.json<Record<string, unknown>>(),
     product: p.json<Record<string, unknown>>(),
     createdAt: createdAt(),

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { check, createdAt, deletedAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
+import { check, createdAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
 import { ChatMessageSchema } from './conversation.ts';
 import { UserSchema } from './identity.ts';
 
@@ -37,7 +37,8 @@ export const MemorySchema = defineEntity({
     },
     {
       name: 'memories_expires_at_index',
-      expression: 'create index "memories_expires_at_index" on "memories" ("expires_at") where "expires_at" is not null',
+      expression:
+        'create index "memories_expires_at_index" on "memories" ("expires_at") where "expires_at" is not null',
     },
   ],
   checks: [
