@@ -90,7 +90,7 @@ export function parseDatabaseUrl(
       ssl = { ...(ca ? { ca } : {}), rejectUnauthorized: true, checkServerIdentity: () => undefined };
       break;
     default:
-      ssl = { ...(ca ? { ca } : {}), rejectUnauthorized: true, servername: host };
+      ssl = { ...(ca ? { ca } : {}), rejectUnauthorized: true };
   }
   return {
     host,

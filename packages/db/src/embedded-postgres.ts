@@ -13,6 +13,8 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Database the returned URL points at; created when missing. */
   database?: string;
+  /** Extra server settings, e.g. `['-c', 'ssl=on']`. */
+  postgresFlags?: string[];
   onLog?: (message: string) => void;
 }
 
@@ -66,7 +68,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // chowns the data directory to it (creating that user only where it does not exist).
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      ...(options.postgresFlags ?? []),
+    ],
     onLog: (message) => onLog(String(message).trimEnd()),
     onError: (error) => onLog(`error: ${String(error)}`),
   });
@@ -101,14 +109,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
 async function claimDataDir(dataDir: string, ownerFile: string, onLog: (m: string) => void): Promise<void> {
   const owner = await readPid(ownerFile);
-  if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+  if (owner !== undefined && owner !== process.pid && isProcessAlive(owner)) {
     throw new EmbeddedPostgresError(
       `the embedded PostgreSQL data directory ${dataDir} is in use by process ${owner}; ` +
         'stop that process, or set EMBEDDED_PG_DIR to another directory',
     );
   }
   const postmaster = await readPid(join(dataDir, 'postmaster.pid'));
-  if (postmaster !== undefined && isAlive(postmaster)) {
+  if (postmaster !== undefined && isProcessAlive(postmaster)) {
     onLog(`stopping orphaned PostgreSQL (pid ${postmaster}) left on ${dataDir} by a previous run`);
     await stopProcess(postmaster);
   }
@@ -125,7 +133,7 @@ async function stopProcess(pid: number): Promise<void> {
     }
     const deadline = Date.now() + STOP_TIMEOUT_MS / 3;
     while (Date.now() < deadline) {
-      if (!isAlive(pid)) return;
+      if (!isProcessAlive(pid)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -166,7 +174,8 @@ async function readPid(file: string): Promise<number | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` is a running process (zombies, which hold nothing, do not count). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {

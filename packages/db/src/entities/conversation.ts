@@ -1,4 +1,4 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, p, type InferEntity, type Opt } from '@mikro-orm/core';
 import { check, createdAt, deletedAt, FTS_SOURCE_CHARS, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
 import { ProjectSchema, UserSchema } from './identity.ts';
 
@@ -116,8 +116,10 @@ export const ChatMessageSchema = defineEntity({
     // Fingerprint of the append's payload, to tell a true retry from a reused key.
     requestHash: p.string().length(64).nullable().hidden(),
     sanitized: p.boolean().default(false),
+    // Computed by PostgreSQL; `Opt` tells the ORM's types that nobody supplies it on create.
     searchVector: p
       .type('tsvector')
+      .$type<Opt<string>>()
       .generated(`(to_tsvector('simple'::regconfig, left(content, ${FTS_SOURCE_CHARS}))) stored`)
       .lazy()
       .hidden(),

@@ -1,4 +1,4 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, p, type InferEntity, type Opt } from '@mikro-orm/core';
 import { check, createdAt, deletedAt, FTS_SOURCE_CHARS, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
 import { ProjectSchema, UserSchema } from './identity.ts';
 
@@ -19,8 +19,10 @@ export const KnowledgeEntrySchema = defineEntity({
     sourceType: p.enum(KNOWLEDGE_SOURCE_TYPES),
     sourceUrl: p.string().length(2048).nullable(),
     metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    // Computed by PostgreSQL; `Opt` tells the ORM's types that nobody supplies it on create.
     searchVector: p
       .type('tsvector')
+      .$type<Opt<string>>()
       .generated(
         `(setweight(to_tsvector('simple'::regconfig, title), 'A') || setweight(to_tsvector('simple'::regconfig, left(content, ${FTS_SOURCE_CHARS})), 'B')) stored`,
       )
