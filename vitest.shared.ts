@@ -20,5 +20,8 @@ export const sharedTestConfig = defineConfig({
     hookTimeout: 120_000,
     // Test files run in parallel, each against its own database cloned from the template.
     pool: 'forks',
+    // The JSON report feeds scripts/test-summary.ts, which prints the suite-wide closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/results.json' },
   },
 });

@@ -4,7 +4,7 @@
 # and vitest 5 can exit 0 on a failed run. Rather than trust whatever `node` is on PATH,
 # we use it only when it is new enough and otherwise install Node 24 from the npm registry
 # into .tools/ (once; later runs reuse it).
-set -euo pipefail
+# (sourced: the calling script sets its own shell options)
 
 THREADSTORE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_VERSION="24.21.0"

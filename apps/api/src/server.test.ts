@@ -1,0 +1,253 @@
+import { request as httpRequest, Agent } from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { MikroORM } from '@threadstore/db';
+import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { captureLogs } from '../test/log-capture.ts';
+import { startBrokenDatabase, type BrokenDatabase } from '../test/unreachable-database.ts';
+import type { AppRouter } from './index.ts';
+import { createApiServer, type ApiServer, type ApiServerConfig } from './server.ts';
+
+const config: ApiServerConfig = {
+  API_HOST: '127.0.0.1',
+  API_PORT: 0,
+  NODE_ENV: 'test',
+  READINESS_TIMEOUT_MS: 2_000,
+};
+
+interface Running {
+  api: ApiServer;
+  baseUrl: string;
+  lines: ReturnType<typeof captureLogs>['lines'];
+}
+
+async function start(orm: MikroORM, overrides: Partial<ApiServerConfig> = {}): Promise<Running> {
+  const { logger, lines } = captureLogs();
+  const api = createApiServer({ orm, logger, config: { ...config, ...overrides } });
+  const { port } = await api.listen();
+  return { api, baseUrl: `http://127.0.0.1:${port}`, lines };
+}
+
+describe('the API server on a migrated database', () => {
+  let db: TestDatabase;
+  let orm: MikroORM;
+  let running: Running;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(inject('testPostgres'));
+    orm = await db.createOrm();
+    running = await start(orm);
+  });
+  afterAll(async () => {
+    await running?.api.close();
+    await orm?.close();
+    await db?.drop();
+  });
+
+  it('answers /healthz without asking the database', async () => {
+    const response = await fetch(`${running.baseUrl}/healthz`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz with 200 and the database state', async () => {
+    const response = await fetch(`${running.baseUrl}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      database: { reachable: true, latencyMs: expect.any(Number), pendingMigrations: [] },
+      problems: [],
+    });
+  });
+
+  it('serves health.check to a typed tRPC client', async () => {
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${running.baseUrl}/trpc` })] });
+    const health = await client.health.check.query();
+    expect(health).toMatchObject({ status: 'ok', database: { reachable: true, pendingMigrations: [] } });
+  });
+
+  it('answers an unknown path with a JSON 404', async () => {
+    const response = await fetch(`${running.baseUrl}/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'not_found' });
+  });
+
+  // health.check takes no input, and tRPC only parses input a procedure asks for, so a bad
+  // query-string input there is ignored; input validation itself is covered in trpc/init.test.ts.
+  it('answers a malformed JSON body with a typed tRPC 4xx, not a 500', async () => {
+    const response = await fetch(`${running.baseUrl}/trpc/health.check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(response.status).toBe(405);
+    const body = (await response.json()) as { error: { data: Record<string, unknown> } };
+    expect(body.error.data).toMatchObject({ code: 'METHOD_NOT_SUPPORTED', httpStatus: 405, path: 'health.check' });
+    expect(running.lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'procedure rejected the request',
+        code: 'METHOD_NOT_SUPPORTED',
+        requestId: response.headers.get('x-request-id'),
+      }),
+    );
+  });
+
+  it('answers a missing procedure with a typed tRPC 404', async () => {
+    const response = await fetch(`${running.baseUrl}/trpc/health.nope`);
+    expect(response.status).toBe(404);
+    const body = (await response.json()) as { error: { data: Record<string, unknown> } };
+    expect(body.error.data).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('logs one line per request with the caller’s request id, and echoes that id', async () => {
+    const response = await fetch(`${running.baseUrl}/trpc/health.check`, { headers: { 'x-request-id': 'trace-42' } });
+    await response.arrayBuffer();
+    expect(response.headers.get('x-request-id')).toBe('trace-42');
+    await expect
+      .poll(() => running.lines.filter((line) => line.msg === 'request' && line.requestId === 'trace-42'))
+      .toEqual([
+        expect.objectContaining({
+          level: 'info',
+          method: 'GET',
+          path: '/trpc/health.check',
+          status: 200,
+          durationMs: expect.any(Number),
+        }),
+      ]);
+  });
+
+  it('replaces an unacceptable request id with a fresh one', async () => {
+    const response = await fetch(`${running.baseUrl}/healthz`, { headers: { 'x-request-id': 'x'.repeat(500) } });
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs probes at debug, so they do not flood the info log', async () => {
+    const response = await fetch(`${running.baseUrl}/healthz`, { headers: { 'x-request-id': 'probe-1' } });
+    await response.arrayBuffer();
+    await expect
+      .poll(() => running.lines.find((line) => line.requestId === 'probe-1'))
+      .toMatchObject({ level: 'debug', msg: 'request', path: '/healthz', status: 200 });
+  });
+});
+
+describe('/readyz when the database is not usable', () => {
+  it('is 503 and names the migration an unmigrated database lacks', async () => {
+    const db = await createTestDatabase(inject('testPostgres'), { empty: true });
+    const orm = await db.createOrm();
+    const running = await start(orm);
+    try {
+      const response = await fetch(`${running.baseUrl}/readyz`);
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { status: string; database: { pendingMigrations: string[] } };
+      expect(body).toMatchObject({ status: 'not_ready', database: { reachable: true } });
+      expect(body.database.pendingMigrations).toEqual([expect.stringMatching(/^Migration\d+_initial$/)]);
+
+      // The procedure's own log lines carry the id the server generated for the access log.
+      const viaTrpc = await fetch(`${running.baseUrl}/trpc/health.check`);
+      await viaTrpc.arrayBuffer();
+      const requestId = viaTrpc.headers.get('x-request-id');
+      await expect
+        .poll(() => running.lines.filter((line) => line.requestId === requestId).map((line) => line.msg))
+        .toEqual([expect.stringMatching(/^not ready: 1 migration/), 'request']);
+    } finally {
+      await running.api.close();
+      await orm.close();
+      await db.drop();
+    }
+  });
+
+  it('is 503 at once when the database drops connections', async () => {
+    const broken = await startBrokenDatabase('hang-up');
+    const orm = await broken.createOrm();
+    const running = await start(orm);
+    try {
+      const response = await fetch(`${running.baseUrl}/readyz`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({
+        status: 'not_ready',
+        database: { reachable: false, latencyMs: null, pendingMigrations: [] },
+        problems: ['database is unreachable'],
+      });
+    } finally {
+      await running.api.close();
+      await broken.close();
+      await orm.close();
+    }
+  });
+
+  describe('because it never answers', () => {
+    const readinessTimeoutMs = 300;
+    let broken: BrokenDatabase;
+    let orm: MikroORM;
+    let running: Running;
+    beforeAll(async () => {
+      broken = await startBrokenDatabase('silent');
+      orm = await broken.createOrm();
+      running = await start(orm, { READINESS_TIMEOUT_MS: readinessTimeoutMs });
+    });
+    afterAll(async () => {
+      await running?.api.close();
+      // Dropping the silent connections fails the pool's pending attempts, so it can close.
+      await broken?.close();
+      await orm?.close();
+    });
+
+    it('is 503 after READINESS_TIMEOUT_MS instead of hanging', async () => {
+      const started = performance.now();
+      const response = await fetch(`${running.baseUrl}/readyz`);
+      const elapsedMs = performance.now() - started;
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({
+        status: 'not_ready',
+        database: { reachable: false, latencyMs: null },
+        problems: [`database did not answer within ${readinessTimeoutMs} ms`],
+      });
+      // The pool's connect timeout is 60 s: only the readiness bound can explain an answer this soon.
+      expect(elapsedMs).toBeGreaterThanOrEqual(readinessTimeoutMs - 5);
+      expect(elapsedMs).toBeLessThan(10_000);
+    });
+  });
+});
+
+describe('closing the server', () => {
+  it('finishes the request in flight, closes idle keep-alive sockets, then stops', async () => {
+    const broken = await startBrokenDatabase('silent');
+    const orm = await broken.createOrm();
+    // A slow /readyz (the silent database makes it last the whole timeout) is the request in flight.
+    const running = await start(orm, { READINESS_TIMEOUT_MS: 500 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    try {
+      // Leaves an idle keep-alive socket behind, which close() must not wait for.
+      expect((await get(agent, `${running.baseUrl}/healthz`)).status).toBe(200);
+
+      const inFlight = get(agent, `${running.baseUrl}/readyz`);
+      await new Promise((resolve) => running.api.server.once('request', resolve));
+      const closeStarted = performance.now();
+      const closed = running.api.close().then(() => performance.now() - closeStarted);
+
+      expect((await inFlight).status).toBe(503);
+      // Without closing idle sockets, close() would wait out keepAliveTimeout (5 s) on them.
+      expect(await closed).toBeLessThan(3_000);
+      await expect(fetch(`${running.baseUrl}/healthz`)).rejects.toThrow();
+    } finally {
+      agent.destroy();
+      await running.api.close();
+      await broken.close();
+      await orm.close();
+    }
+  });
+});
+
+function get(agent: Agent, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}

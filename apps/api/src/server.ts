@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MikroORM } from '@threadstore/db';
+import type { Logger } from '@threadstore/runtime';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { ApiConfig } from './env.ts';
+import { checkReadiness } from './routers/health/readiness.ts';
+import { appRouter } from './routers/_app.ts';
+import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
+
+export type ApiServerConfig = Pick<ApiConfig, 'API_HOST' | 'API_PORT' | 'NODE_ENV' | 'READINESS_TIMEOUT_MS'>;
+
+export interface ApiServerOptions {
+  orm: MikroORM;
+  logger: Logger;
+  config: ApiServerConfig;
+}
+
+export interface ApiServer {
+  server: Server;
+  /** Resolves once the socket is bound, with the actual port (API_PORT=0 picks one). */
+  listen(): Promise<{ port: number }>;
+  /** Stops accepting connections, lets in-flight requests finish, then closes every socket. */
+  close(): Promise<void>;
+}
+
+const TRPC_BASE_PATH = '/trpc';
+// Orchestrators poll these every few seconds; logging them at info would drown real traffic.
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+
+/** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
+export function createApiServer({ orm, logger, config }: ApiServerOptions): ApiServer {
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: `${TRPC_BASE_PATH}/`,
+    createContext: createContext({ orm, logger, config }),
+    onError({ error, path, type, req }) {
+      const fields = { requestId: req.headers[REQUEST_ID_HEADER], procedure: path, type, code: error.code };
+      if (getHTTPStatusCodeFromError(error) >= 500) {
+        logger.error({ ...fields, err: error }, 'procedure failed');
+      } else {
+        logger.info({ ...fields, message: error.message }, 'procedure rejected the request');
+      }
+    },
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+    if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
+      trpcHandler(req, res);
+      return;
+    }
+    if (!PROBE_PATHS.has(path)) {
+      sendJson(res, 404, { error: 'not_found' });
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendJson(res, 405, { error: 'method_not_allowed' });
+      return;
+    }
+    if (path === '/healthz') {
+      // Liveness only: touching the database here would get a healthy process restarted
+      // whenever the database has a bad minute.
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    const readiness = await checkReadiness(orm, {
+      timeoutMs: config.READINESS_TIMEOUT_MS,
+      logger: logger.child({ requestId }),
+    });
+    sendJson(res, readiness.ready ? 200 : 503, {
+      status: readiness.ready ? 'ready' : 'not_ready',
+      database: readiness.database,
+      problems: readiness.problems,
+    });
+  }
+
+  let closing = false;
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(req.headers);
+    // Rewritten in place so tRPC's createContext derives this same id, not a second random one.
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // The query string may carry tRPC input (user data), so only the path is logged.
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+
+    res.once('finish', () => {
+      // A keep-alive socket that just finished its last in-flight request would otherwise stay
+      // open until keepAliveTimeout, holding close() (and the shutdown) back for seconds.
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+    res.once('close', () => {
+      logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
+        {
+          requestId,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      );
+    });
+
+    route(req, res, path, requestId).catch((error: unknown) => {
+      logger.error({ requestId, err: error }, 'request failed');
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, { error: 'internal_error', requestId });
+    });
+  });
+
+  return {
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.API_PORT, config.API_HOST, () => {
+          server.off('error', reject);
+          resolve({ port: (server.address() as AddressInfo).port });
+        });
+      }),
+    close: () =>
+      new Promise((resolve, reject) => {
+        closing = true;
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
+}

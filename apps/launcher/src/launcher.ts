@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  connectionSettingsFromUrl,
+  createOrm,
+  migrate,
+  startEmbeddedPostgres,
+  type RunningPostgres,
+} from '@threadstore/db';
+import type { Logger } from '@threadstore/runtime';
+import type { LauncherEnv } from './env.ts';
+
+const APPS_DIR = join(import.meta.dirname, '..', '..');
+
+export interface LaunchOptions {
+  env: LauncherEnv;
+  logger: Logger;
+  /**
+   * How to run the apps: `built` runs their compiled `dist/main.js`; `source` runs `src/main.ts`
+   * directly (Node 24 strips the types), `watch` does so under `node --watch`.
+   */
+  mode: 'built' | 'source' | 'watch';
+  /** Environment handed to the apps (the launcher adds DATABASE_URL). */
+  childEnv?: NodeJS.ProcessEnv;
+}
+
+export interface Launched {
+  databaseUrl: string;
+  /** Resolves with the exit code the launcher should exit with, once everything has stopped. */
+  finished: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings the product up: the database (embedded unless DATABASE_URL is set), migrations, then
+ * the API and the worker as child processes. If either app dies on its own, the other is
+ * stopped too and `finished` resolves with 1, so a supervisor (or the person at the terminal)
+ * sees a failure instead of half a product.
+ */
+export async function launch({ env, logger, mode, childEnv = process.env }: LaunchOptions): Promise<Launched> {
+  let embedded: RunningPostgres | undefined;
+  let databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: env.EMBEDDED_PG_DIR,
+      port: env.EMBEDDED_PG_PORT,
+      onLog: (message) => logger.debug({ component: 'postgres' }, message),
+    });
+    databaseUrl = embedded.url;
+    logger.info(
+      { dataDir: embedded.dataDir, port: embedded.port, url: databaseUrl.replace(/:[^:@/]+@/, ':***@') },
+      'embedded PostgreSQL ready',
+    );
+  }
+
+  try {
+    const orm = await createOrm({
+      connection: connectionSettingsFromUrl(databaseUrl, 'threadstore-launcher'),
+      log: (message) => logger.debug({ component: 'orm' }, message),
+    });
+    try {
+      const applied = await migrate(orm);
+      logger.info({ applied }, applied.length > 0 ? 'applied migrations' : 'schema is up to date');
+    } finally {
+      await orm.close();
+    }
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let exitCode = 0;
+  let resolveFinished!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
+
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(
+      [...children.entries()].map(([name, child]) => stopChild(name, child, env.SHUTDOWN_TIMEOUT_MS, logger)),
+    );
+    await embedded?.stop();
+    resolveFinished(exitCode);
+  };
+
+  for (const app of ['api', 'worker'] as const) {
+    const entry = mode === 'built' ? join(APPS_DIR, app, 'dist', 'main.js') : join(APPS_DIR, app, 'src', 'main.ts');
+    const child = spawn(process.execPath, [...(mode === 'watch' ? ['--watch'] : []), entry], {
+      env: { NODE_ENV: 'development', ...childEnv, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.set(app, child);
+    child.once('exit', (code, signal) => {
+      children.delete(app);
+      if (stopping) return;
+      // Ctrl-C reaches the apps too (same process group) and they exit 0 after shutting down;
+      // only an app that dies any other way makes the launcher report a failure.
+      if (code === 0) {
+        logger.info({ app }, `${app} stopped; stopping everything`);
+      } else {
+        logger.error({ app, code, signal }, `${app} exited unexpectedly; stopping everything`);
+        exitCode = 1;
+      }
+      void stopAll();
+    });
+  }
+  logger.info({ apps: [...children.keys()], mode }, 'started api and worker');
+
+  return { databaseUrl, finished, stop: stopAll };
+}
+
+/** SIGTERM (the apps shut down gracefully on it), then SIGKILL if it outlives the timeout. */
+async function stopChild(name: string, child: ChildProcess, timeoutMs: number, logger: Logger): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    logger.warn({ app: name, timeoutMs }, 'app did not stop in time; killing it');
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,27 @@
+import { createLogger, loadConfigOrExit } from '@threadstore/runtime';
+import { launcherEnvSchema } from './env.ts';
+import { launch } from './launcher.ts';
+
+const env = loadConfigOrExit(launcherEnvSchema);
+const logger = createLogger('launcher', env.LOG_LEVEL);
+// Run the apps the way the launcher itself runs: compiled (`dist/main.js`) or from source.
+const mode = process.argv.includes('--watch') ? 'watch' : import.meta.filename.endsWith('.ts') ? 'source' : 'built';
+
+try {
+  const launched = await launch({ env, logger, mode });
+  let signalled = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (signalled) return;
+      signalled = true;
+      logger.info({ signal }, 'stopping api, worker and database');
+      void launched.stop();
+    });
+  }
+  const code = await launched.finished;
+  logger.info({ code }, 'stopped');
+  process.exit(code);
+} catch (error) {
+  logger.fatal({ err: error }, 'could not start Threadstore');
+  process.exit(1);
+}

@@ -1,0 +1,61 @@
+import { logEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
+import * as z from 'zod';
+import type { JobContract } from './jobs/contract.ts';
+import { cronProblem, SCHEDULE_OFF, type ScheduleOverrides } from './jobs/schedule.ts';
+
+/**
+ * The worker's environment. It depends on the job registry because JOB_SCHEDULES may only name
+ * jobs that exist: a typo there would otherwise leave the real job on its default schedule.
+ */
+export function workerEnvSchema(jobs: readonly JobContract[]) {
+  const jobNames = jobs.map((job) => job.name);
+  return serviceDatabaseEnvSchema.extend(logEnvSchema.shape).extend({
+    // pg-boss's tables live in a schema of their own, beside the data model's.
+    PGBOSS_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,49}$/, 'must be a lower-case PostgreSQL identifier of at most 50 characters')
+      .default('pgboss'),
+    // The whole budget for a graceful stop: running jobs get most of it (see startWorker).
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
+    // pg-boss refuses polling faster than every 0.5 s.
+    WORKER_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(2),
+    JOB_SCHEDULES: z
+      .string()
+      .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))
+      .default({}),
+  });
+}
+
+export type WorkerConfig = z.infer<ReturnType<typeof workerEnvSchema>>;
+
+/**
+ * `{"retention":"0 3 * * *","vacuum":"off"}`. Every issue is reported on the variable itself
+ * (naming the job in its message), so the config error quotes the value that was given.
+ */
+function parseScheduleOverrides(
+  text: string,
+  jobNames: readonly string[],
+  addIssue: (message: string) => void,
+): ScheduleOverrides {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    addIssue('must be a JSON object of cron expressions by job name, e.g. {"retention":"0 3 * * *"}');
+    return {};
+  }
+  for (const [job, cron] of Object.entries(parsed)) {
+    if (!jobNames.includes(job)) {
+      addIssue(`no job is named "${job}" (jobs: ${jobNames.join(', ') || 'none'})`);
+    } else if (typeof cron !== 'string') {
+      addIssue(`job "${job}" needs a cron expression or "${SCHEDULE_OFF}"`);
+    } else if (cron !== SCHEDULE_OFF) {
+      const problem = cronProblem(cron);
+      if (problem) addIssue(`job "${job}": ${problem}`);
+    }
+  }
+  return parsed as ScheduleOverrides;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what is missing, then type-checks, lints and runs every test suite against a real
+# PostgreSQL (an embedded PostgreSQL 18 per suite, or the server in TEST_DATABASE_URL).
+#   bash scripts/test.sh               everything
+#   bash scripts/test.sh --tests-only  only the test suites (CI's second pass on another server)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$THREADSTORE_ROOT"
+pnpm install --frozen-lockfile
+
+tasks=(typecheck lint test)
+[ "${1:-}" = "--tests-only" ] && tasks=(test)
+
+# Each suite writes its results to .vitest/results.json; stale ones must not be counted.
+rm -f apps/*/.vitest/results.json packages/*/.vitest/results.json
+status=0
+# Two cores: run two tasks at a time (each test suite starts its own PostgreSQL).
+pnpm exec turbo run "${tasks[@]}" --concurrency=2 --output-logs=new-only || status=$?
+node scripts/test-summary.ts apps/*/.vitest/results.json packages/*/.vitest/results.json || status=1
+exit "$status"
