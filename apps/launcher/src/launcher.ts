@@ -55,7 +55,8 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
 
   try {
     const orm = await createOrm({
-      connection: connectionSettingsFromUrl(databaseUrl, 'threadstore-launcher'),
+      // No statement timeout for migrations: an index build on a big table may take minutes.
+      connection: { ...connectionSettingsFromUrl(databaseUrl, 'threadstore-launcher'), statementTimeoutMs: 0 },
       log: (message) => logger.debug({ component: 'orm' }, message),
     });
     try {

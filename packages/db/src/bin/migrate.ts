@@ -12,7 +12,11 @@ if (command !== 'up' && command !== 'status') {
 }
 
 const parsed = databaseEnvSchema
-  .extend({ DATABASE_URL: databaseEnvSchema.shape.DATABASE_URL.unwrap() })
+  .extend({
+    DATABASE_URL: databaseEnvSchema.shape.DATABASE_URL.unwrap(),
+    // No statement timeout unless asked for: an index build on a big table may take minutes.
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  })
   .safeParse(process.env);
 if (!parsed.success) {
   console.error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
