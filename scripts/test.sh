@@ -15,6 +15,6 @@ tasks=(typecheck lint test)
 rm -f apps/*/.vitest/results.json packages/*/.vitest/results.json
 status=0
 # Two cores: run two tasks at a time (each test suite starts its own PostgreSQL).
-pnpm exec turbo run "${tasks[@]}" --concurrency=2 --output-logs=new-only || status=$?
+pnpm exec turbo run "${tasks[@]}" --concurrency=2 --continue --output-logs=new-only || status=$?
 node scripts/test-summary.ts apps/*/.vitest/results.json packages/*/.vitest/results.json || status=1
 exit "$status"

@@ -59,7 +59,8 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
   try {
     const orm = await openServiceDatabase(config, definition.name, logger);
     const service = await definition.start({ config, logger, orm });
-    logger.info(service.startedFields ?? {}, service.startedMessage);
+    // Handlers first, then the "started" line: a supervisor may send SIGTERM the moment it reads
+    // that line, and a signal that beats the handler kills the process without any cleanup.
     onShutdown(
       async () => {
         await service.stop();
@@ -67,6 +68,7 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
       },
       { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
     );
+    logger.info(service.startedFields ?? {}, service.startedMessage);
   } catch (error) {
     if (error instanceof SchemaMismatchError) logger.fatal({ pending: error.pending }, error.message);
     else logger.fatal({ err: error }, `${definition.name} failed to start`);
