@@ -34,7 +34,9 @@ fi
 echo "smoke: /readyz -> $ready"
 grep -q '"worker started"' "$log" || { echo "smoke: the worker did not report starting" >&2; cat "$log" >&2; exit 1; }
 
-launcher=$(pgrep -f "apps/launcher/dist/main.js" | head -n 1)
+# The node process itself, not the `sh -c "… && node apps/launcher/dist/main.js"` pnpm runs it from.
+launcher=$(pgrep -f '^(\S*/)?node apps/launcher/dist/main\.js' | head -n 1)
+[ -n "$launcher" ] || { echo "smoke: launcher process not found" >&2; exit 1; }
 kill -TERM "$launcher"
 code=0
 wait "$starter" || code=$?
