@@ -1,1 +1,1 @@
-export { setup } from '@threadstore/db/testing';
+export { setup } from '@threadstore/db/testing/global-setup';

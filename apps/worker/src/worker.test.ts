@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MaintenanceRunSchema, type MikroORM } from '@threadstore/db';
-import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
+import { describe, expect, it } from 'vitest';
+import { MaintenanceRunSchema } from '@threadstore/db';
+import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
 import type { PgBoss } from 'pg-boss';
 import * as z from 'zod';
@@ -39,25 +39,15 @@ async function registrySchedules(boss: PgBoss) {
 }
 
 describe('startWorker', () => {
-  let db: TestDatabase;
-  let orm: MikroORM;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(inject('testPostgres'));
-    orm = await db.createOrm();
-  });
-  afterAll(async () => {
-    await orm?.close();
-    await db?.drop();
-  });
+  const testDb = useTestDatabase();
 
   /** Starts a worker on an existing pg-boss schema, as a later deploy (or a second replica) would. */
   const start = (registry: readonly JobContract[], bossSchema: string, env: Record<string, string> = {}) =>
     startWorker({
-      orm,
+      orm: testDb.orm,
       logger,
       jobs: registry,
-      config: testWorkerConfig(db, registry, { PGBOSS_SCHEMA: bossSchema, ...env }),
+      config: testWorkerConfig(testDb.db, registry, { PGBOSS_SCHEMA: bossSchema, ...env }),
     });
 
   it("creates each job's queue with its contract's options, and its dead-letter queue", async () => {
@@ -198,12 +188,12 @@ describe('startWorker', () => {
     });
     const bossSchema = uniqueBossSchema();
     // Its own ORM, closed right after stop() as main.ts does: a receipt not yet written is lost.
-    const workerOrm = await db.createOrm();
+    const workerOrm = await testDb.db.createOrm();
     const worker: Worker = await startWorker({
       orm: workerOrm,
       logger,
       jobs: [longHaul],
-      config: testWorkerConfig(db, [longHaul], { PGBOSS_SCHEMA: bossSchema, SHUTDOWN_TIMEOUT_MS: '1000' }),
+      config: testWorkerConfig(testDb.db, [longHaul], { PGBOSS_SCHEMA: bossSchema, SHUTDOWN_TIMEOUT_MS: '1000' }),
     });
     let id: string | null | undefined;
     try {
@@ -214,10 +204,10 @@ describe('startWorker', () => {
       await workerOrm.close();
     }
 
-    expect(await orm.em.fork().find(MaintenanceRunSchema, { queueJobId: id! })).toMatchObject([
+    expect(await testDb.orm.em.fork().find(MaintenanceRunSchema, { queueJobId: id! })).toMatchObject([
       { outcome: 'aborted', rowsAffected: 7, error: 'the worker shut down while it was running' },
     ]);
-    const [job] = await orm.em
+    const [job] = await testDb.orm.em
       .getConnection()
       .execute<{ state: string }[]>(`select state from ${bossSchema}.job where id = ?`, [id]);
     expect(job).toEqual({ state: 'retry' });

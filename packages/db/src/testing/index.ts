@@ -1,3 +1,3 @@
 export * from './databases.ts';
 export * from './postgres-server.ts';
-export { setup } from './global-setup.ts';
+export * from './vitest.ts';

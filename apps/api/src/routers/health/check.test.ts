@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@threadstore/db';
-import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
+import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
 import { captureLogs } from '../../../test/log-capture.ts';
 import { startBrokenDatabase } from '../../../test/unreachable-database.ts';
@@ -15,19 +15,10 @@ function callerOn(orm: MikroORM, { logger = createLogger('test', 'silent'), read
 
 describe('health.check', () => {
   describe('on a migrated database', () => {
-    let db: TestDatabase;
-    let orm: MikroORM;
-    beforeAll(async () => {
-      db = await createTestDatabase(inject('testPostgres'));
-      orm = await db.createOrm();
-    });
-    afterAll(async () => {
-      await orm?.close();
-      await db?.drop();
-    });
+    const testDb = useTestDatabase();
 
     it('is ok, with the database reachable and nothing pending', async () => {
-      const health = await callerOn(orm).health.check();
+      const health = await callerOn(testDb.orm).health.check();
       expect(health).toEqual({
         status: 'ok',
         version: API_VERSION,
@@ -39,17 +30,12 @@ describe('health.check', () => {
   });
 
   describe('while a migration holds the migrations table', () => {
-    let db: TestDatabase;
-    let orm: MikroORM;
+    const testDb = useTestDatabase();
     let migrator: MikroORM;
     beforeAll(async () => {
-      db = await createTestDatabase(inject('testPostgres'));
-      [orm, migrator] = await Promise.all([db.createOrm(), db.createOrm()]);
+      migrator = await testDb.db.createOrm();
     });
-    afterAll(async () => {
-      await Promise.all([orm?.close(), migrator?.close()]);
-      await db?.drop();
-    });
+    afterAll(() => migrator?.close());
 
     it('is degraded within the timeout instead of waiting for the migration', async () => {
       const migration = migrator.em.fork();
@@ -57,7 +43,7 @@ describe('health.check', () => {
       try {
         await migration.execute('lock table mikro_orm_migrations in access exclusive mode');
         const { logger, lines } = captureLogs();
-        const health = await callerOn(orm, { logger, readinessTimeoutMs: 300 }).health.check();
+        const health = await callerOn(testDb.orm, { logger, readinessTimeoutMs: 300 }).health.check();
         expect(health).toMatchObject({
           status: 'degraded',
           database: { reachable: true, latencyMs: expect.any(Number), pendingMigrations: [] },
@@ -72,20 +58,11 @@ describe('health.check', () => {
   });
 
   describe('on an unmigrated database', () => {
-    let db: TestDatabase;
-    let orm: MikroORM;
-    beforeAll(async () => {
-      db = await createTestDatabase(inject('testPostgres'), { empty: true });
-      orm = await db.createOrm();
-    });
-    afterAll(async () => {
-      await orm?.close();
-      await db?.drop();
-    });
+    const testDb = useTestDatabase({ empty: true });
 
     it('is degraded and names the migration the database lacks, logging it with the request id', async () => {
       const { logger, lines } = captureLogs();
-      const health = await callerOn(orm, { logger }).health.check();
+      const health = await callerOn(testDb.orm, { logger }).health.check();
       expect(health.status).toBe('degraded');
       expect(health.database.reachable).toBe(true);
       expect(health.database.pendingMigrations).toEqual([expect.stringMatching(/^Migration\d+_initial$/)]);
