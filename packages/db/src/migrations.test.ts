@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { getMigrationStatus, migrate, assertSchemaCurrent, SchemaMismatchError } from './orm.ts';
+import {
+  assertSchemaCurrent,
+  assertSupportedServer,
+  checkServerVersion,
+  getMigrationStatus,
+  migrate,
+  SchemaMismatchError,
+  UnsupportedServerError,
+} from './orm.ts';
 import { createTestDatabase, type TestDatabase } from './testing/index.ts';
 
 const EXPECTED_TABLES = [
@@ -95,6 +103,28 @@ describe('migrations on an empty database', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
       await fresh.drop();
+    }
+  });
+});
+
+describe('server version check', () => {
+  it('refuses PostgreSQL 14 and older by name, and accepts 15 through 18 and newer', () => {
+    expect(() => checkServerVersion(140_011)).toThrow(UnsupportedServerError);
+    expect(() => checkServerVersion(140_011)).toThrow(
+      /PostgreSQL 14 is not supported; Threadstore needs PostgreSQL 15 or newer/,
+    );
+    for (const version of [150_000, 160_004, 170_002, 180_004, 190_000])
+      expect(() => checkServerVersion(version)).not.toThrow();
+  });
+
+  it('accepts the server this suite runs on', async () => {
+    const db = await createTestDatabase(inject('testPostgres'));
+    const orm = await db.createOrm();
+    try {
+      await expect(assertSupportedServer(orm)).resolves.toBeUndefined();
+    } finally {
+      await orm.close();
+      await db.drop();
     }
   });
 });

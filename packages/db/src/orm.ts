@@ -69,7 +69,35 @@ const MIGRATION_LOCK_KEY = 7_341_120_001;
 
 /** Applies pending migrations, serialised across processes by an advisory lock. Returns their names. */
 export async function migrate(orm: MikroORM): Promise<string[]> {
+  await assertSupportedServer(orm);
   return withMigrationLock(orm, async () => (await orm.migrator.up()).map((m) => m.name));
+}
+
+/** The PostgreSQL majors Threadstore is tested on (CI runs 15 and 18). */
+export const SUPPORTED_SERVER_MAJORS = { oldest: 15, newest: 18 } as const;
+
+export class UnsupportedServerError extends Error {
+  override name = 'UnsupportedServerError';
+}
+
+/**
+ * Refuses servers older than 15 with a message that says so. The schema relies on 15+ (for
+ * example `UNIQUE … NULLS NOT DISTINCT`), and without this check an old server fails half-way
+ * through the first migration with a bare syntax error. Newer majors than we test are allowed.
+ */
+export function checkServerVersion(serverVersionNum: number): void {
+  const major = Math.floor(serverVersionNum / 10_000);
+  if (major < SUPPORTED_SERVER_MAJORS.oldest) {
+    throw new UnsupportedServerError(
+      `PostgreSQL ${major} is not supported; Threadstore needs PostgreSQL ${SUPPORTED_SERVER_MAJORS.oldest} or newer ` +
+        `(tested on ${SUPPORTED_SERVER_MAJORS.oldest} to ${SUPPORTED_SERVER_MAJORS.newest})`,
+    );
+  }
+}
+
+export async function assertSupportedServer(orm: MikroORM): Promise<void> {
+  const [row] = await orm.em.getConnection().execute<{ server_version_num: string }[]>('show server_version_num');
+  checkServerVersion(Number(row!.server_version_num));
 }
 
 async function withMigrationLock<T>(orm: MikroORM, fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import {
   assertSchemaCurrent,
+  assertSupportedServer,
   connectionSettingsFromEnv,
   createOrm,
   databaseEnvSchema,
@@ -38,6 +39,7 @@ export async function openServiceDatabase(env: ServiceDatabaseEnv, service: stri
     log: (message) => logger.debug({ component: 'orm' }, message),
   });
   try {
+    await assertSupportedServer(orm);
     if (env.MIGRATE_ON_START) {
       const applied = await migrate(orm);
       if (applied.length > 0) logger.info({ applied }, 'applied migrations');
