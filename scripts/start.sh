@@ -7,7 +7,7 @@ cd "$THREADSTORE_ROOT"
 # Settings from .env (see .env.example) when there is one; the environment wins over it.
 if [ -f .env ]; then
   while IFS='=' read -r name value; do
-    [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] && [ -z "${!name+set}" ] && export "$name=$value"
+    if [ -z "${!name+set}" ]; then export "$name=$value"; fi
   done < <(grep -E '^[A-Z_][A-Z0-9_]*=' .env)
 fi
 pnpm install --frozen-lockfile

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MikroORM } from '@threadstore/db';
 import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import { captureLogs } from '../test/log-capture.ts';
+import { captureLogs, type JsonLine } from '@threadstore/runtime/testing';
 import { startBrokenDatabase, type BrokenDatabase } from '../test/unreachable-database.ts';
 import type { AppRouter } from './index.ts';
 import { createApiServer, type ApiServer, type ApiServerConfig } from './server.ts';
@@ -18,14 +18,14 @@ const config: ApiServerConfig = {
 interface Running {
   api: ApiServer;
   baseUrl: string;
-  lines: ReturnType<typeof captureLogs>['lines'];
+  lines: JsonLine[];
 }
 
 async function start(orm: MikroORM, overrides: Partial<ApiServerConfig> = {}): Promise<Running> {
-  const { logger, lines } = captureLogs();
+  const { logger, logs } = captureLogs('api');
   const api = createApiServer({ orm, logger, config: { ...config, ...overrides } });
   const { port } = await api.listen();
-  return { api, baseUrl: `http://127.0.0.1:${port}`, lines };
+  return { api, baseUrl: `http://127.0.0.1:${port}`, lines: logs.lines };
 }
 
 describe('the API server on a migrated database', () => {

@@ -1,36 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
-import { JsonLines } from '../test/json-lines.ts';
-import { within } from '../test/wait.ts';
+import { startServiceProcess, type ServiceProcess } from '@threadstore/runtime/testing';
 
 const workerDir = join(import.meta.dirname, '..');
-const running = new Set<ChildProcess>();
+const running = new Set<ServiceProcess>();
 
 /** `node src/main.ts` with nothing from this process's environment but PATH. */
-function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: workerDir,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const stdout = new JsonLines(child.stdout);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // 'close', not 'exit': it comes once both pipes are drained, so every line has been read.
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    child,
-    stdout,
-    stderr: () => stderr,
-    exitCode: () => within(closed, 30_000, 'the worker process to exit'),
-  };
+function startMain(env: Record<string, string>): ServiceProcess {
+  const main = startServiceProcess('src/main.ts', env, workerDir);
+  running.add(main);
+  return main;
 }
 
 afterEach(() => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const main of running) main.kill();
   running.clear();
 });
 
@@ -44,11 +28,11 @@ describe('node src/main.ts', () => {
   it('starts, says so in JSON, and on SIGTERM shuts down gracefully with exit code 0', async () => {
     const main = startMain({ DATABASE_URL: db.url, LOG_LEVEL: 'info' });
 
-    const started = await main.stdout.waitFor((line) => line.msg === 'worker started', '"worker started"', 30_000);
+    const started = await main.waitFor((line) => line.msg === 'worker started', '"worker started"');
     expect(started).toMatchObject({ level: 'info', service: 'worker', queues: [], schedules: [] });
     main.child.kill('SIGTERM');
 
-    expect(await main.exitCode()).toBe(0);
+    expect((await main.exited()).code).toBe(0);
     expect(main.stdout.lines.map((line) => line.msg)).toEqual(
       expect.arrayContaining(['worker started', 'shutting down', 'shutdown complete']),
     );
@@ -74,7 +58,7 @@ describe('node src/main.ts', () => {
   ])('refuses to start with $problem: exit code 78, each variable named on stderr', async ({ env, named }) => {
     const main = startMain(env);
 
-    expect(await main.exitCode()).toBe(78);
+    expect((await main.exited()).code).toBe(78);
     for (const pattern of named) expect(main.stderr()).toMatch(pattern);
     expect(main.stderr()).not.toMatch(/^\s+at /m);
     expect(main.stdout.lines).toEqual([]);
@@ -84,7 +68,7 @@ describe('node src/main.ts', () => {
     await using empty = await createTestDatabase(inject('testPostgres'), { empty: true });
     const main = startMain({ DATABASE_URL: empty.url, LOG_LEVEL: 'info' });
 
-    expect(await main.exitCode()).toBe(1);
+    expect((await main.exited()).code).toBe(1);
     const fatal = main.stdout.lines.find((line) => line.level === 'fatal');
     expect(fatal).toMatchObject({
       pending: [expect.stringMatching(/^Migration\d+_initial$/)],

@@ -5,7 +5,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
 import type { PgBoss } from 'pg-boss';
 import * as z from 'zod';
-import { within } from '../test/wait.ts';
+import { within } from '@threadstore/runtime/testing';
 import { testWorkerConfig, uniqueBossSchema } from '../test/worker-fixture.ts';
 import { deadLetterQueueName, defineJob, type JobContract } from './jobs/contract.ts';
 import { REGISTRY_SCHEDULE_KEY, startWorker, type Worker } from './worker.ts';

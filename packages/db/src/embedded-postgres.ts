@@ -80,18 +80,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (error) => onLog(`error: ${String(error)}`),
   });
 
+  const adminUrl = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  let started = false;
   try {
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       await server.initialise();
     }
     await startOrExplain(server, port, dataDir);
+    started = true;
+    await createDatabaseIfMissing(adminUrl, database);
   } catch (error) {
+    // Leave nothing behind: a server we started but cannot use would hold the port and directory.
+    if (started) await server.stop();
     await rm(ownerFile, { force: true });
     throw error;
   }
-
-  const adminUrl = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  await createDatabaseIfMissing(adminUrl, database);
 
   let stopped = false;
   return {

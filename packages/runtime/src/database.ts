@@ -39,10 +39,12 @@ export async function openServiceDatabase(env: ServiceDatabaseEnv, service: stri
     log: (message) => logger.debug({ component: 'orm' }, message),
   });
   try {
-    await assertSupportedServer(orm);
     if (env.MIGRATE_ON_START) {
+      // migrate() refuses an unsupported server itself.
       const applied = await migrate(orm);
       if (applied.length > 0) logger.info({ applied }, 'applied migrations');
+    } else {
+      await assertSupportedServer(orm);
     }
     await assertSchemaCurrent(orm);
     return orm;

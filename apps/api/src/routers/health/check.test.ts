@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MikroORM } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
-import { captureLogs } from '../../../test/log-capture.ts';
+import { captureLogs } from '@threadstore/runtime/testing';
 import { startBrokenDatabase } from '../../../test/unreachable-database.ts';
 import { createContextInner, type RequestConfig } from '../../trpc/context.ts';
 import { API_VERSION } from '../../version.ts';
@@ -42,13 +42,13 @@ describe('health.check', () => {
       await migration.begin();
       try {
         await migration.execute('lock table mikro_orm_migrations in access exclusive mode');
-        const { logger, lines } = captureLogs();
+        const { logger, logs } = captureLogs('api');
         const health = await callerOn(testDb.orm, { logger, readinessTimeoutMs: 300 }).health.check();
         expect(health).toMatchObject({
           status: 'degraded',
           database: { reachable: true, latencyMs: expect.any(Number), pendingMigrations: [] },
         });
-        expect(lines).toContainEqual(
+        expect(logs.lines).toContainEqual(
           expect.objectContaining({ level: 'warn', msg: 'not ready: migration status not readable within 300 ms' }),
         );
       } finally {
@@ -61,12 +61,12 @@ describe('health.check', () => {
     const testDb = useTestDatabase({ empty: true });
 
     it('is degraded and names the migration the database lacks, logging it with the request id', async () => {
-      const { logger, lines } = captureLogs();
+      const { logger, logs } = captureLogs('api');
       const health = await callerOn(testDb.orm, { logger }).health.check();
       expect(health.status).toBe('degraded');
       expect(health.database.reachable).toBe(true);
       expect(health.database.pendingMigrations).toEqual([expect.stringMatching(/^Migration\d+_initial$/)]);
-      expect(lines).toContainEqual(
+      expect(logs.lines).toContainEqual(
         expect.objectContaining({
           level: 'warn',
           requestId: 'health-test',

@@ -1,0 +1,3 @@
+export * from './json-lines.ts';
+export * from './service-process.ts';
+export * from './within.ts';
