@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '@threadstore/runtime';
+import { loadConfig } from '@threadstore/runtime';
+import { configErrorOf } from '@threadstore/runtime/testing';
 import * as z from 'zod';
 import { workerEnvSchema } from './env.ts';
 import { defineJob } from './jobs/contract.ts';
@@ -10,16 +11,6 @@ const jobs = ['retention', 'vacuum'].map((name) =>
 );
 const schema = workerEnvSchema(jobs);
 const DATABASE_URL = 'postgres://worker@db:5432/threadstore';
-
-function configErrorOf(env: Record<string, string>): string {
-  try {
-    loadConfig(schema, { DATABASE_URL, ...env });
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a configuration error');
-}
 
 describe('workerEnvSchema', () => {
   it('applies the worker defaults', () => {
@@ -38,28 +29,37 @@ describe('workerEnvSchema', () => {
   });
 
   it('names the job when JOB_SCHEDULES has an unknown name or an invalid cron expression', () => {
-    const message = configErrorOf({ JOB_SCHEDULES: '{"retension":"0 3 * * *","vacuum":"0 25 * * *"}' });
+    const message = configErrorOf(schema, {
+      DATABASE_URL,
+      JOB_SCHEDULES: '{"retension":"0 3 * * *","vacuum":"0 25 * * *"}',
+    });
     expect(message).toMatch(/JOB_SCHEDULES: no job is named "retension" \(jobs: retention, vacuum\)/);
     expect(message).toMatch(/JOB_SCHEDULES: job "vacuum": "0 25 \* \* \*" is not a valid cron expression: .*0-23/);
   });
 
   it('refuses expressions with a seconds field or missing fields, and values that are not cron', () => {
-    const message = configErrorOf({ JOB_SCHEDULES: '{"retention":"*/10 * * * * *","vacuum":"* * *"}' });
+    const message = configErrorOf(schema, {
+      DATABASE_URL,
+      JOB_SCHEDULES: '{"retention":"*/10 * * * * *","vacuum":"* * *"}',
+    });
     expect(message).toMatch(/job "retention": "\*\/10 \* \* \* \* \*" is not a five-field cron expression/);
     expect(message).toMatch(/job "vacuum": "\* \* \*" is not a five-field cron expression/);
-    expect(configErrorOf({ JOB_SCHEDULES: '{"vacuum":false}' })).toMatch(
+    expect(configErrorOf(schema, { DATABASE_URL, JOB_SCHEDULES: '{"vacuum":false}' })).toMatch(
       /job "vacuum" needs a cron expression or "off"/,
     );
   });
 
   it('refuses JOB_SCHEDULES that is not a JSON object', () => {
     for (const value of ['retention=0 3 * * *', '["retention"]', 'null']) {
-      expect(configErrorOf({ JOB_SCHEDULES: value })).toMatch(/JOB_SCHEDULES: must be a JSON object .* \(got /);
+      expect(configErrorOf(schema, { DATABASE_URL, JOB_SCHEDULES: value })).toMatch(
+        /JOB_SCHEDULES: must be a JSON object .* \(got /,
+      );
     }
   });
 
   it('refuses polling faster than pg-boss allows, a bad schema name and a too-short shutdown budget', () => {
-    const message = configErrorOf({
+    const message = configErrorOf(schema, {
+      DATABASE_URL,
       WORKER_POLL_INTERVAL_SECONDS: '0.1',
       PGBOSS_SCHEMA: 'Queue-Schema',
       SHUTDOWN_TIMEOUT_MS: '10',

@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { ConfigError, envBoolean, loadConfig, logEnvSchema } from './config.ts';
+import { envBoolean, loadConfig, logEnvSchema } from './config.ts';
 import { serviceDatabaseEnvSchema } from './database.ts';
+import { configErrorOf } from './testing/config-error.ts';
 
 const schema = serviceDatabaseEnvSchema.extend(logEnvSchema.shape).extend({
   API_PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   FLAG: envBoolean.default(false),
 });
 
-function errorOf(env: NodeJS.ProcessEnv): string {
-  try {
-    loadConfig(schema, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected loadConfig to fail');
-}
+const errorOf = (env: NodeJS.ProcessEnv) => configErrorOf(schema, env);
 
 describe('loadConfig', () => {
   it('applies defaults to a minimal valid environment', () => {
