@@ -1,15 +1,90 @@
-import { logEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
+import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
+import { envBoolean, logEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
 
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
 /** Everything the API reads from its environment; parsed once, in main, and passed down. */
-export const apiEnvSchema = serviceDatabaseEnvSchema.extend(logEnvSchema.shape).extend({
-  API_HOST: z.string().trim().min(1).default('0.0.0.0'),
-  // 0 lets the OS pick a free port (tests); the chosen one is logged with "listening".
-  API_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  // Longest a SIGTERM may wait for in-flight requests and the pool before the process exits anyway.
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
-  // How long /readyz waits for the database before answering 503, so a hung database makes the
-  // probe fail fast instead of the orchestrator's probe timing out with no explanation.
-  READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
-});
+export const apiEnvSchema = serviceDatabaseEnvSchema
+  .extend(logEnvSchema.shape)
+  .extend({
+    API_HOST: z.string().trim().min(1).default('0.0.0.0'),
+    // 0 lets the OS pick a free port (tests); the chosen one is logged with "listening".
+    API_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    // Longest a SIGTERM may wait for in-flight requests and the pool before the process exits anyway.
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+    // How long /readyz waits for the database before answering 503, so a hung database makes the
+    // probe fail fast instead of the orchestrator's probe timing out with no explanation.
+    READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
+
+    // Signed-in users. HS256 with a shared secret, or an OIDC provider's JWKS (RS256/ES256…).
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AUTH_JWT_ISSUER: z.string().trim().min(1).optional(),
+    AUTH_JWT_AUDIENCE: z.string().trim().min(1).optional(),
+    // Local accounts (auth.signUp / auth.signIn) for installs without a provider; they need
+    // AUTH_JWT_SECRET to sign the tokens they hand out.
+    AUTH_LOCAL_ACCOUNTS: envBoolean.default(false),
+    AUTH_LOCAL_TOKEN_TTL_SECONDS: positiveInt(24 * 60 * 60),
+    // Anonymous visitors (X-Session-ID) may create and use sessions.
+    AUTH_ALLOW_ANONYMOUS: envBoolean.default(true),
+
+    // Bodies over this are answered 413 before a byte of them is parsed.
+    LIMIT_MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
+    LIMIT_MAX_CONTENT_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxContentBytes),
+    LIMIT_MAX_JSON_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonBytes),
+    LIMIT_MAX_JSON_DEPTH: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonDepth),
+    LIMIT_MAX_BATCH_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxBatchSize),
+    LIMIT_DEFAULT_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.defaultPageSize),
+    LIMIT_MAX_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxPageSize),
+
+    // Per principal (user, API key, anonymous id; the client address when there is none):
+    // a token bucket refilled at this rate, holding at most RATE_LIMIT_BURST requests. 0 turns it off.
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1_200),
+    RATE_LIMIT_BURST: positiveInt(200),
+  })
+  .superRefine((env, ctx) => {
+    if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWT_ISSUER'],
+        message: 'is required with AUTH_JWKS_URL',
+      });
+    }
+    if (env.AUTH_LOCAL_ACCOUNTS && env.AUTH_JWT_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWT_SECRET'],
+        message: 'is required with AUTH_LOCAL_ACCOUNTS (it signs the tokens local accounts receive)',
+      });
+    }
+    if (env.LIMIT_DEFAULT_PAGE_SIZE > env.LIMIT_MAX_PAGE_SIZE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LIMIT_DEFAULT_PAGE_SIZE'],
+        message: 'must not exceed LIMIT_MAX_PAGE_SIZE',
+      });
+    }
+  });
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+export function contentLimitsFrom(
+  config: Pick<
+    ApiConfig,
+    | 'LIMIT_MAX_CONTENT_BYTES'
+    | 'LIMIT_MAX_JSON_BYTES'
+    | 'LIMIT_MAX_JSON_DEPTH'
+    | 'LIMIT_MAX_BATCH_SIZE'
+    | 'LIMIT_DEFAULT_PAGE_SIZE'
+    | 'LIMIT_MAX_PAGE_SIZE'
+  >,
+): ContentLimits {
+  return {
+    maxContentBytes: config.LIMIT_MAX_CONTENT_BYTES,
+    maxJsonBytes: config.LIMIT_MAX_JSON_BYTES,
+    maxJsonDepth: config.LIMIT_MAX_JSON_DEPTH,
+    maxBatchSize: config.LIMIT_MAX_BATCH_SIZE,
+    defaultPageSize: config.LIMIT_DEFAULT_PAGE_SIZE,
+    maxPageSize: config.LIMIT_MAX_PAGE_SIZE,
+  };
+}

@@ -7,13 +7,9 @@ import { captureLogs, type JsonLine } from '@threadstore/runtime/testing';
 import { startBrokenDatabase, type BrokenDatabase } from '../test/unreachable-database.ts';
 import type { AppRouter } from './index.ts';
 import { createApiServer, type ApiServer, type ApiServerConfig } from './server.ts';
+import { testServerConfig } from './testing/server-config.ts';
 
-const config: ApiServerConfig = {
-  API_HOST: '127.0.0.1',
-  API_PORT: 0,
-  NODE_ENV: 'test',
-  READINESS_TIMEOUT_MS: 2_000,
-};
+const config: ApiServerConfig = testServerConfig();
 
 interface Running {
   api: ApiServer;

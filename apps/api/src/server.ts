@@ -4,12 +4,31 @@ import type { MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import type { ApiConfig } from './env.ts';
+import { DomainError } from '@threadstore/domain';
+import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
+import { contentLimitsFrom, type ApiConfig } from './env.ts';
 import { checkReadiness } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
+import { createRateLimiter } from './trpc/rate-limit.ts';
 
-export type ApiServerConfig = Pick<ApiConfig, 'API_HOST' | 'API_PORT' | 'NODE_ENV' | 'READINESS_TIMEOUT_MS'>;
+export type ApiServerConfig = AuthConfig &
+  Pick<
+    ApiConfig,
+    | 'API_HOST'
+    | 'API_PORT'
+    | 'NODE_ENV'
+    | 'READINESS_TIMEOUT_MS'
+    | 'LIMIT_MAX_BODY_BYTES'
+    | 'LIMIT_MAX_CONTENT_BYTES'
+    | 'LIMIT_MAX_JSON_BYTES'
+    | 'LIMIT_MAX_JSON_DEPTH'
+    | 'LIMIT_MAX_BATCH_SIZE'
+    | 'LIMIT_DEFAULT_PAGE_SIZE'
+    | 'LIMIT_MAX_PAGE_SIZE'
+    | 'RATE_LIMIT_PER_MINUTE'
+    | 'RATE_LIMIT_BURST'
+  >;
 
 export interface ApiServerOptions {
   orm: MikroORM;
@@ -34,7 +53,23 @@ export function createApiServer({ orm, logger, config }: ApiServerOptions): ApiS
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
-    createContext: createContext({ orm, logger, config }),
+    createContext: createContext({
+      orm,
+      logger,
+      config,
+      limits: contentLimitsFrom(config),
+      rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
+      authenticator: createAuthenticator(config),
+    }),
+    // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
+    // chunked body is cut off too, not only one that declares its length.
+    maxBodySize: config.LIMIT_MAX_BODY_BYTES,
+    responseMeta({ errors }) {
+      const retryAfter = errors
+        .map((error) => (error.cause instanceof DomainError ? error.cause.details?.retryAfterSeconds : undefined))
+        .find((seconds) => typeof seconds === 'number');
+      return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+    },
     onError({ error, path, type, req }) {
       const fields = { requestId: req.headers[REQUEST_ID_HEADER], procedure: path, type, code: error.code };
       if (getHTTPStatusCodeFromError(error) >= 500) {
@@ -47,6 +82,14 @@ export function createApiServer({ orm, logger, config }: ApiServerOptions): ApiS
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
+      // A declared length over the limit is refused before reading (or parsing) any of it.
+      if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
+        res.setHeader('connection', 'close');
+        sendJson(res, 413, {
+          error: { message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' },
+        });
+        return;
+      }
       trpcHandler(req, res);
       return;
     }

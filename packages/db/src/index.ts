@@ -5,3 +5,10 @@ export * from './orm.ts';
 export * from './entities/index.ts';
 export { uuidv7 } from './ids.ts';
 export * from './embedded-postgres.ts';
+export {
+  DriverException,
+  OptimisticLockError,
+  UniqueConstraintViolationException,
+  ForeignKeyConstraintViolationException,
+  CheckConstraintViolationException,
+} from '@mikro-orm/postgresql';

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
 import type { EntityManager, MikroORM } from '@threadstore/db';
+import type { Actor, Principal } from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { ApiConfig } from '../env.ts';
+import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
 export type RequestConfig = Pick<ApiConfig, 'NODE_ENV' | 'READINESS_TIMEOUT_MS'>;
@@ -13,27 +17,67 @@ export interface ContextDependencies {
   orm: MikroORM;
   logger: Logger;
   config: RequestConfig;
+  /** Content and page limits; tests that do not care get the defaults. */
+  limits?: ContentLimits;
+  rateLimiter?: RateLimiter;
 }
 
-export interface Context extends ContextDependencies {
+export interface Context {
+  orm: MikroORM;
+  config: RequestConfig;
+  limits: ContentLimits;
+  rateLimiter: RateLimiter;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
   /** Already bound to `requestId`. */
   logger: Logger;
+  /** Who is calling, once their credentials checked out; null for nobody (or refused credentials). */
+  principal: Principal | null;
+  /** Why presented credentials were refused (expired token, revoked key…); null when none were refused. */
+  authFailure: string | null;
+  /** The peer address, to rate-limit callers that present no credentials. */
+  clientAddress: string | null;
+}
+
+/** The principal-and-request pair domain mutations take for their audit rows. */
+export function actorOf(ctx: Pick<Context, 'requestId'> & { principal: Principal }): Actor {
+  return { principal: ctx.principal, requestId: ctx.requestId };
 }
 
 /**
- * The context of one call, without anything HTTP; tests build it directly for `createCaller`.
+ * The context of one call, without anything HTTP; tests build it directly for `createCaller`
+ * and state the principal outright.
  * @see https://trpc.io/docs/v11/server/context#inner-and-outer-context
  */
 export function createContextInner({
   orm,
   logger,
   config,
+  limits = DEFAULT_CONTENT_LIMITS,
+  rateLimiter = unlimited,
   requestId,
-}: ContextDependencies & { requestId: string }): Context {
-  return { em: orm.em.fork(), orm, logger: logger.child({ requestId }), config, requestId };
+  principal = null,
+  authFailure = null,
+  clientAddress = null,
+}: ContextDependencies & {
+  requestId: string;
+  principal?: Principal | null;
+  authFailure?: string | null;
+  clientAddress?: string | null;
+}): Context {
+  return {
+    em: orm.em.fork(),
+    orm,
+    config,
+    limits,
+    rateLimiter,
+    logger: logger.child({ requestId }),
+    requestId,
+    principal,
+    authFailure,
+    clientAddress,
+  };
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -48,7 +92,24 @@ export function requestIdFrom(headers: IncomingHttpHeaders): string {
   return typeof given === 'string' && ACCEPTABLE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** The HTTP adapter's `createContext`. */
-export function createContext(dependencies: ContextDependencies): (options: CreateHTTPContextOptions) => Context {
-  return ({ req }) => createContextInner({ ...dependencies, requestId: requestIdFrom(req.headers) });
+/**
+ * The HTTP adapter's `createContext`: the inner context plus whoever the request's headers
+ * prove the caller to be. It never throws for bad credentials; procedures that need a principal
+ * answer UNAUTHORIZED with `authFailure`, and public ones (sign-in) still work.
+ */
+export function createContext(
+  dependencies: ContextDependencies & { authenticator: Authenticator },
+): (options: CreateHTTPContextOptions) => Promise<Context> {
+  const { authenticator, ...inner } = dependencies;
+  return async ({ req }) => {
+    const ctx = createContextInner({
+      ...inner,
+      requestId: requestIdFrom(req.headers),
+      clientAddress: req.socket.remoteAddress ?? null,
+    });
+    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em);
+    ctx.principal = principal;
+    ctx.authFailure = failure;
+    return ctx;
+  };
 }

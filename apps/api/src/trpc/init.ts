@@ -1,4 +1,6 @@
-import { initTRPC } from '@trpc/server';
+import { DriverException, OptimisticLockError } from '@threadstore/db';
+import { DomainError, type Principal } from '@threadstore/domain';
+import { initTRPC, TRPCError } from '@trpc/server';
 import * as z from 'zod';
 import type { Context } from './context.ts';
 
@@ -21,14 +23,110 @@ const t = initTRPC.context<Context>().create({
         // would describe internal data to the client.
         zodError:
           error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? z.flattenError(error.cause) : null,
+        // What a refusal is about, in fields a client can act on: the limit and its value, the
+        // two states of an illegal transition, the seconds to wait.
+        details: error.cause instanceof DomainError ? (error.cause.details ?? null) : null,
       },
     };
   },
 });
 
+/**
+ * Turns what domain functions and the database refuse into the tRPC error a client should see.
+ * Anything left over is a bug and stays INTERNAL_SERVER_ERROR (logged with its stack).
+ */
+function translate(error: TRPCError): TRPCError | undefined {
+  const cause = error.cause;
+  if (cause instanceof DomainError) return new TRPCError({ code: cause.code, message: cause.message, cause });
+  if (cause instanceof OptimisticLockError) {
+    return new TRPCError({ code: 'CONFLICT', message: 'changed by someone else meanwhile; reload and retry', cause });
+  }
+  if (cause instanceof DriverException) {
+    const sqlState = (cause as { code?: unknown }).code;
+    // Class 22 is "data exception" (a value PostgreSQL cannot store: bad encoding, out of range),
+    // 54000 "program limit exceeded" (e.g. an index row too large): the input's fault, not ours.
+    if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState === '54000')) {
+      return new TRPCError({
+        code: 'BAD_REQUEST',
+        message: `the database refused a value (SQLSTATE ${sqlState})`,
+        cause,
+      });
+    }
+  }
+  return undefined;
+}
+
+const translateErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const translated = translate(result.error);
+    if (translated !== undefined) throw translated;
+  }
+  return result;
+});
+
+const rateLimit = t.middleware(({ ctx, next }) => {
+  const key = ctx.principal === null ? `address:${ctx.clientAddress ?? 'unknown'}` : principalKey(ctx.principal);
+  const decision = ctx.rateLimiter.take(key);
+  if (!decision.allowed) {
+    throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+  }
+  return next();
+});
+
+function principalKey(principal: Principal): string {
+  switch (principal.kind) {
+    case 'user':
+      return `user:${principal.userId}`;
+    case 'apiKey':
+      return `api-key:${principal.apiKeyId}`;
+    case 'anonymous':
+      return `anonymous:${principal.anonymousId}`;
+  }
+}
+
+const requirePrincipal = t.middleware(({ ctx, type, next }) => {
+  const { principal } = ctx;
+  if (principal === null) {
+    throw new DomainError('UNAUTHORIZED', ctx.authFailure ?? 'sign in, or send an API key or an X-Session-ID');
+  }
+  // API keys carry scopes: reading needs `read`, anything that changes data needs `write`.
+  if (principal.kind === 'apiKey') {
+    const needed = type === 'mutation' ? 'write' : 'read';
+    if (!principal.scopes.includes(needed)) {
+      throw new DomainError('FORBIDDEN', `this API key lacks the '${needed}' scope`, { scope: needed });
+    }
+  }
+  return next({ ctx: { principal } });
+});
+
+const requireUser = t.middleware(({ ctx, next }) => {
+  const { principal } = ctx;
+  if (principal === null || principal.kind === 'anonymous') {
+    throw new DomainError('UNAUTHORIZED', 'sign in first: anonymous visitors cannot do this');
+  }
+  return next({ ctx: { principal } });
+});
+
+const requireAdmin = t.middleware(({ ctx, next }) => {
+  const { principal } = ctx;
+  if (principal === null || principal.kind === 'anonymous' || principal.role !== 'admin') {
+    throw new DomainError('FORBIDDEN', 'administrators only');
+  }
+  return next({ ctx: { principal } });
+});
+
 /** @see https://trpc.io/docs/v11/server/routers */
 export const router = t.router;
-/** @see https://trpc.io/docs/v11/server/procedures */
-export const publicProcedure = t.procedure;
+/** Anyone, signed in or not (health, sign-up, sign-in). @see https://trpc.io/docs/v11/server/procedures */
+export const publicProcedure = t.procedure.use(translateErrors).use(rateLimit);
+/** Any principal: a user, an API key (scoped: queries need `read`, mutations `write`) or an anonymous visitor. */
+export const principalProcedure = publicProcedure.use(requirePrincipal);
+/** A signed-in user, directly or through an API key; never an anonymous visitor. */
+export const userProcedure = principalProcedure.use(requireUser);
+/** Users with the admin role; everyone else gets FORBIDDEN. */
+export const adminProcedure = userProcedure.use(requireAdmin);
 /** @see https://trpc.io/docs/v11/server/server-side-calls */
 export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,9 @@
+import { apiEnvSchema } from '../env.ts';
+import type { ApiServerConfig } from '../server.ts';
+
+/** The server settings a deployment gets by default, on a random local port, for tests. */
+export function testServerConfig(overrides: Partial<ApiServerConfig> = {}): ApiServerConfig {
+  // The URL only satisfies the schema; the server is handed an ORM, not a URL.
+  const defaults = apiEnvSchema.parse({ DATABASE_URL: 'postgresql://unused@127.0.0.1/unused', NODE_ENV: 'test' });
+  return { ...defaults, API_HOST: '127.0.0.1', API_PORT: 0, ...overrides };
+}

@@ -1,0 +1,11 @@
+/**
+ * The API's contract: every procedure's input and output schema. The server validates with
+ * these; clients import them for forms and types. Nothing here may import server code.
+ */
+export * from './common.ts';
+export * from './limits.ts';
+export * from './auth.ts';
+export * from './api-keys.ts';
+export * from './sessions.ts';
+export * from './messages.ts';
+export * from './admin.ts';

@@ -1,0 +1,2 @@
+// Filled by the sessions work.
+export {};

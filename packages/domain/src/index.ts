@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './principal.ts';
+export * from './audit.ts';
+export * from './sessions/access.ts';
