@@ -1,5 +1,5 @@
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
-import { envBoolean, logEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
+import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
@@ -7,6 +7,8 @@ const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default
 /** Everything the API reads from its environment; parsed once, in main, and passed down. */
 export const apiEnvSchema = serviceDatabaseEnvSchema
   .extend(logEnvSchema.shape)
+  // The admin procedures queue job runs for the worker through pg-boss.
+  .extend(queueEnvSchema.shape)
   .extend({
     API_HOST: z.string().trim().min(1).default('0.0.0.0'),
     // 0 lets the OS pick a free port (tests); the chosen one is logged with "listening".

@@ -1,4 +1,6 @@
-import { runService } from '@threadstore/runtime';
+import { queueConnection, runService } from '@threadstore/runtime';
+import { jobs } from '@threadstore/worker/jobs';
+import { createJobQueue } from './admin/job-queue.ts';
 import { apiEnvSchema } from './env.ts';
 import { createApiServer } from './server.ts';
 
@@ -6,8 +8,21 @@ await runService({
   name: 'api',
   configSchema: apiEnvSchema,
   async start({ config, logger, orm }) {
-    const api = createApiServer({ orm, logger, config });
+    const jobQueue = createJobQueue({
+      connection: queueConnection(config, 'api'),
+      schema: config.PGBOSS_SCHEMA,
+      logger,
+      jobs,
+    });
+    const api = createApiServer({ orm, logger, config, jobQueue });
     const { port } = await api.listen();
-    return { startedMessage: 'listening', startedFields: { host: config.API_HOST, port }, stop: () => api.close() };
+    return {
+      startedMessage: 'listening',
+      startedFields: { host: config.API_HOST, port },
+      stop: async () => {
+        await api.close();
+        await jobQueue.close();
+      },
+    };
   },
 });

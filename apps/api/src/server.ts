@@ -5,6 +5,7 @@ import type { Logger } from '@threadstore/runtime';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
+import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { contentLimitsFrom, type ApiConfig } from './env.ts';
 import { checkReadiness } from './routers/health/readiness.ts';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   orm: MikroORM;
   logger: Logger;
   config: ApiServerConfig;
+  /** For the admin procedures; without one they answer PRECONDITION_FAILED. */
+  jobQueue?: JobQueue | null;
 }
 
 export interface ApiServer {
@@ -49,7 +52,7 @@ const TRPC_BASE_PATH = '/trpc';
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
-export function createApiServer({ orm, logger, config }: ApiServerOptions): ApiServer {
+export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
@@ -60,6 +63,7 @@ export function createApiServer({ orm, logger, config }: ApiServerOptions): ApiS
       limits: contentLimitsFrom(config),
       rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
       authenticator: createAuthenticator(config),
+      jobQueue,
     }),
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
     // chunked body is cut off too, not only one that declares its length.

@@ -1,4 +1,4 @@
-import { logEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
+import { logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
 import type { JobContract } from './jobs/contract.ts';
 import { cronProblem, SCHEDULE_OFF, type ScheduleOverrides } from './jobs/schedule.ts';
@@ -9,21 +9,19 @@ import { cronProblem, SCHEDULE_OFF, type ScheduleOverrides } from './jobs/schedu
  */
 export function workerEnvSchema(jobs: readonly JobContract[]) {
   const jobNames = jobs.map((job) => job.name);
-  return serviceDatabaseEnvSchema.extend(logEnvSchema.shape).extend({
-    // pg-boss's tables live in a schema of their own, beside the data model's.
-    PGBOSS_SCHEMA: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,49}$/, 'must be a lower-case PostgreSQL identifier of at most 50 characters')
-      .default('pgboss'),
-    // The whole budget for a graceful stop: running jobs get most of it (see startWorker).
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
-    // pg-boss refuses polling faster than every 0.5 s.
-    WORKER_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(2),
-    JOB_SCHEDULES: z
-      .string()
-      .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))
-      .default({}),
-  });
+  return serviceDatabaseEnvSchema
+    .extend(logEnvSchema.shape)
+    .extend(queueEnvSchema.shape)
+    .extend({
+      // The whole budget for a graceful stop: running jobs get most of it (see startWorker).
+      SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
+      // pg-boss refuses polling faster than every 0.5 s.
+      WORKER_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(2),
+      JOB_SCHEDULES: z
+        .string()
+        .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))
+        .default({}),
+    });
 }
 
 export type WorkerConfig = z.infer<ReturnType<typeof workerEnvSchema>>;

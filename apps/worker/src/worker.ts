@@ -1,5 +1,5 @@
-import { connectionSettingsFromEnv, pgClientConfig, type MikroORM } from '@threadstore/db';
-import type { Logger } from '@threadstore/runtime';
+import type { MikroORM } from '@threadstore/db';
+import { queueConnection, type Logger } from '@threadstore/runtime';
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { WorkerConfig } from './env.ts';
 import { deadLetterQueueName, type JobContract } from './jobs/contract.ts';
@@ -51,7 +51,7 @@ export async function startWorker({
 }: StartWorkerOptions): Promise<Worker> {
   assertUniqueNames(jobs);
   const boss = new PgBoss({
-    ...bossConnection(config),
+    ...queueConnection(config, 'worker'),
     schema: config.PGBOSS_SCHEMA,
     instanceName: 'threadstore-worker',
     ...bossOptions,
@@ -87,18 +87,6 @@ export async function startWorker({
       boss.stop({ graceful: true, timeout: Math.round(config.SHUTDOWN_TIMEOUT_MS * (1 - SHUTDOWN_RESERVE_SHARE)) }),
     );
   return { boss, queues: jobs.map((job) => job.name), schedules, stop, [Symbol.asyncDispose]: stop };
-}
-
-/**
- * The ORM's connection settings (TLS and sslmode included), minus its statement_timeout: pg-boss
- * runs its own long statements on this pool (REINDEX CONCURRENTLY of bloated job indexes, index
- * builds after an upgrade), and cancelling those half-way leaves invalid indexes behind.
- */
-function bossConnection(config: WorkerConfig) {
-  const { statement_timeout: _statementTimeout, ...connection } = pgClientConfig(
-    connectionSettingsFromEnv(config, 'threadstore-worker'),
-  );
-  return connection;
 }
 
 function assertUniqueNames(jobs: readonly JobContract[]): void {

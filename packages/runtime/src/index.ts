@@ -3,3 +3,4 @@ export * from './database.ts';
 export * from './logger.ts';
 export * from './shutdown.ts';
 export * from './service.ts';
+export * from './queue.ts';

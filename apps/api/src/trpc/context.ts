@@ -5,6 +5,7 @@ import type { EntityManager, MikroORM } from '@threadstore/db';
 import type { Actor, Principal } from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { ApiConfig } from '../env.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
@@ -20,6 +21,8 @@ export interface ContextDependencies {
   /** Content and page limits; tests that do not care get the defaults. */
   limits?: ContentLimits;
   rateLimiter?: RateLimiter;
+  /** The worker's queues, for the admin procedures; null where no queue is wired (most tests). */
+  jobQueue?: JobQueue | null;
 }
 
 export interface Context {
@@ -27,6 +30,7 @@ export interface Context {
   config: RequestConfig;
   limits: ContentLimits;
   rateLimiter: RateLimiter;
+  jobQueue: JobQueue | null;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -56,6 +60,7 @@ export function createContextInner({
   config,
   limits = DEFAULT_CONTENT_LIMITS,
   rateLimiter = unlimited,
+  jobQueue = null,
   requestId,
   principal = null,
   authFailure = null,
@@ -72,6 +77,7 @@ export function createContextInner({
     config,
     limits,
     rateLimiter,
+    jobQueue,
     logger: logger.child({ requestId }),
     requestId,
     principal,

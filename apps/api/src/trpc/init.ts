@@ -126,7 +126,7 @@ export const publicProcedure = t.procedure.use(translateErrors).use(rateLimit);
 export const principalProcedure = publicProcedure.use(requirePrincipal);
 /** A signed-in user, directly or through an API key; never an anonymous visitor. */
 export const userProcedure = principalProcedure.use(requireUser);
-/** Users with the admin role; everyone else gets FORBIDDEN. */
-export const adminProcedure = userProcedure.use(requireAdmin);
+/** Users with the admin role (directly or through their API key); every other principal gets FORBIDDEN. */
+export const adminProcedure = principalProcedure.use(requireAdmin);
 /** @see https://trpc.io/docs/v11/server/server-side-calls */
 export const createCallerFactory = t.createCallerFactory;

@@ -1,3 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
+import { latestStats } from './latest-stats.ts';
+import { listJobs } from './list-jobs.ts';
+import { listRuns } from './list-runs.ts';
+import { runJob } from './run-job.ts';
 
-export const adminRouter = {} satisfies TRPCRouterRecord;
+export const adminRouter = { listJobs, runJob, listRuns, latestStats } satisfies TRPCRouterRecord;
