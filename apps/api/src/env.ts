@@ -60,6 +60,15 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
         message: 'is required with AUTH_LOCAL_ACCOUNTS (it signs the tokens local accounts receive)',
       });
     }
+    // A secret alone says whose tokens to trust with it only through an issuer (or local accounts);
+    // refusing the setup at start beats refusing every token at run time.
+    if (env.AUTH_JWT_SECRET !== undefined && env.AUTH_JWT_ISSUER === undefined && !env.AUTH_LOCAL_ACCOUNTS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWT_ISSUER'],
+        message: 'is required with AUTH_JWT_SECRET unless AUTH_LOCAL_ACCOUNTS is on (tokens are checked against it)',
+      });
+    }
     if (env.LIMIT_DEFAULT_PAGE_SIZE > env.LIMIT_MAX_PAGE_SIZE) {
       ctx.addIssue({
         code: 'custom',

@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
+import { getErrorShape, TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
+import { createLocalAccounts } from './auth/tokens.ts';
 import { contentLimitsFrom, type ApiConfig } from './env.ts';
 import { checkReadiness } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
@@ -63,6 +65,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       limits: contentLimitsFrom(config),
       rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
       authenticator: createAuthenticator(config),
+      localAccounts: createLocalAccounts(config),
       jobQueue,
     }),
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
@@ -86,12 +89,23 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
-      // A declared length over the limit is refused before reading (or parsing) any of it.
+      // A declared length over the limit is refused before reading (or parsing) any of it, in
+      // tRPC's error shape: a typed client would otherwise fail with "Unable to transform response".
       if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
         res.setHeader('connection', 'close');
-        sendJson(res, 413, {
-          error: { message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' },
+        const error = new TRPCError({
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`,
         });
+        const shape = getErrorShape({
+          config: appRouter._def._config,
+          error,
+          type: 'unknown',
+          path: undefined,
+          input: undefined,
+          ctx: undefined,
+        });
+        sendJson(res, 413, { error: shape });
         return;
       }
       trpcHandler(req, res);

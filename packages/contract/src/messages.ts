@@ -1,2 +1,153 @@
-// Filled by the messages work.
-export {};
+import * as z from 'zod';
+import { ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
+
+export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+export const ZMessageRole = z.enum(MESSAGE_ROLES);
+export type TMessageRole = z.infer<typeof ZMessageRole>;
+
+/** PostgreSQL's `integer`: anything larger would be refused by the database instead of here. */
+const INT4_MAX = 2_147_483_647;
+const ZCount = z.int().min(0).max(INT4_MAX);
+
+/** A message's position in its session: 1, 2, 3… with no gaps. */
+export const ZSeq = z.int().min(1);
+
+/**
+ * Short labels that are matched exactly (chapter, idempotency key, model, agent). Unlike content
+ * they are refused rather than repaired when they hold a NUL or a lone surrogate: a repaired key
+ * or chapter would silently match a different one.
+ */
+const ZLabel = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => s.isWellFormed() && !s.includes('\0'), 'must be valid Unicode without NUL characters');
+
+/**
+ * A message as a caller writes it. Content, citations, tool calls and metadata may hold anything
+ * (a NUL, a lone surrogate): the server replaces those characters with U+FFFD and marks the
+ * message `sanitized`. Sizes and depths are bounded by the server's `ContentLimits`.
+ */
+export const ZNewMessage = z.strictObject({
+  role: ZMessageRole,
+  content: z.string(),
+  chapter: ZLabel.nullish(),
+  citations: z.array(z.unknown()).nullish(),
+  toolCalls: z.array(z.unknown()).nullish(),
+  metadata: ZJsonObject.nullish(),
+  model: ZLabel.nullish(),
+  promptTokens: ZCount.nullish(),
+  completionTokens: ZCount.nullish(),
+  cost: ZMoney.nullish(),
+  latencyMs: ZCount.nullish(),
+  /** A visible message of the same session this one answers or branches from. */
+  parentId: ZId.nullish(),
+  agentId: ZLabel.nullish(),
+  /**
+   * Idempotency key, unique per session. Repeating an append with the same key and the same
+   * message returns the stored message (nothing new is written); the same key with a different
+   * message, or with a message deleted since, is a CONFLICT.
+   */
+  clientMessageId: ZLabel.nullish(),
+});
+export type TNewMessage = z.infer<typeof ZNewMessage>;
+
+export const ZMessage = z.object({
+  id: ZId,
+  sessionId: ZId,
+  seq: ZSeq,
+  role: ZMessageRole,
+  content: z.string(),
+  chapter: z.string().nullable(),
+  citations: z.array(z.unknown()).nullable(),
+  toolCalls: z.array(z.unknown()).nullable(),
+  metadata: ZJsonObject,
+  model: z.string().nullable(),
+  promptTokens: ZCount.nullable(),
+  completionTokens: ZCount.nullable(),
+  cost: ZMoney.nullable(),
+  latencyMs: ZCount.nullable(),
+  parentId: ZId.nullable(),
+  agentId: z.string().nullable(),
+  clientMessageId: z.string().nullable(),
+  /** Whether the server replaced NULs or lone surrogates in it with U+FFFD. */
+  sanitized: z.boolean(),
+  createdAt: ZTimestamp,
+});
+export type TMessage = z.infer<typeof ZMessage>;
+
+export const ZAppendMessageInput = ZNewMessage.extend({ sessionId: ZId });
+export type TAppendMessageInput = z.infer<typeof ZAppendMessageInput>;
+
+/**
+ * Up to `maxBatchSize` messages, stored all or nothing, in order. A message whose
+ * `clientMessageId` is already stored (with the same content) comes back as stored and is not
+ * written again, so a retried batch is harmless; a key repeated within one batch is refused.
+ */
+export const ZAppendManyMessagesInput = z.strictObject({
+  sessionId: ZId,
+  messages: z.array(ZNewMessage).min(1),
+});
+export type TAppendManyMessagesInput = z.infer<typeof ZAppendManyMessagesInput>;
+
+/** The messages in the order they were given, each as stored. */
+export const ZAppendManyMessagesOutput = z.object({ items: z.array(ZMessage) });
+export type TAppendManyMessagesOutput = z.infer<typeof ZAppendManyMessagesOutput>;
+
+/**
+ * One page of a session's visible messages. Without `before` or `after`: the latest `limit`.
+ * To scroll back, pass `before: items[0].seq`; to read on (or poll), `after: items.at(-1).seq`.
+ */
+export const ZMessageHistoryInput = z
+  .strictObject({
+    sessionId: ZId,
+    /** Messages older than this seq. */
+    before: ZSeq.optional(),
+    /** Messages newer than this seq (0 reads from the start). */
+    after: z.int().min(0).optional(),
+    /** Page size: `defaultPageSize` when absent, at most `maxPageSize`. */
+    limit: z.int().min(1).optional(),
+    /** Only the messages of this chapter. */
+    chapter: ZLabel.optional(),
+  })
+  .refine((input) => input.before === undefined || input.after === undefined, {
+    message: 'pass before or after, not both',
+    path: ['after'],
+  });
+export type TMessageHistoryInput = z.infer<typeof ZMessageHistoryInput>;
+
+export const ZMessageHistory = z.object({
+  /** Oldest first. */
+  items: z.array(ZMessage),
+  /** Whether visible messages older than this page exist. */
+  hasOlder: z.boolean(),
+  /** Whether visible messages newer than this page exist (at the time of the call). */
+  hasNewer: z.boolean(),
+});
+export type TMessageHistory = z.infer<typeof ZMessageHistory>;
+
+export const ZMessageIdInput = z.strictObject({ id: ZId });
+export type TMessageIdInput = z.infer<typeof ZMessageIdInput>;
+
+/** `deleted` is false when the message had already been deleted: retrying a delete is harmless. */
+export const ZDeleteMessageOutput = z.object({ deleted: z.boolean() });
+export type TDeleteMessageOutput = z.infer<typeof ZDeleteMessageOutput>;
+
+/** Soft-deletes every visible message of the session, or of one chapter of it. */
+export const ZClearMessagesInput = z.strictObject({ sessionId: ZId, chapter: ZLabel.optional() });
+export type TClearMessagesInput = z.infer<typeof ZClearMessagesInput>;
+
+export const ZClearMessagesOutput = z.object({ cleared: z.int().min(0) });
+export type TClearMessagesOutput = z.infer<typeof ZClearMessagesOutput>;
+
+/** The path to a message through its `parentId`s, at most `limit` (default and cap: `maxPageSize`) steps long. */
+export const ZMessageThreadInput = z.strictObject({ id: ZId, limit: z.int().min(1).optional() });
+export type TMessageThreadInput = z.infer<typeof ZMessageThreadInput>;
+
+export const ZMessageThread = z.object({
+  /** From the root (or the oldest ancestor within `limit`) down to the message itself; deleted ancestors are left out. */
+  items: z.array(ZMessage),
+  /** Whether the path goes on above the first item, beyond `limit`. */
+  truncated: z.boolean(),
+});
+export type TMessageThread = z.infer<typeof ZMessageThread>;

@@ -7,6 +7,7 @@ import type { Logger } from '@threadstore/runtime';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
 import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { LocalAccounts } from '../auth/tokens.ts';
 import type { ApiConfig } from '../env.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
@@ -23,6 +24,8 @@ export interface ContextDependencies {
   rateLimiter?: RateLimiter;
   /** The worker's queues, for the admin procedures; null where no queue is wired (most tests). */
   jobQueue?: JobQueue | null;
+  /** Signs local accounts' tokens; null (the default) where local accounts are off. */
+  localAccounts?: LocalAccounts | null;
 }
 
 export interface Context {
@@ -31,6 +34,7 @@ export interface Context {
   limits: ContentLimits;
   rateLimiter: RateLimiter;
   jobQueue: JobQueue | null;
+  localAccounts: LocalAccounts | null;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -61,6 +65,7 @@ export function createContextInner({
   limits = DEFAULT_CONTENT_LIMITS,
   rateLimiter = unlimited,
   jobQueue = null,
+  localAccounts = null,
   requestId,
   principal = null,
   authFailure = null,
@@ -78,6 +83,7 @@ export function createContextInner({
     limits,
     rateLimiter,
     jobQueue,
+    localAccounts,
     logger: logger.child({ requestId }),
     requestId,
     principal,

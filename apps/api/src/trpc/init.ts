@@ -14,15 +14,18 @@ const t = initTRPC.context<Context>().create({
     // Errors raised before the context exists (a malformed batch, say) have no ctx and so
     // never carry a stack: a stack names files and dependencies an attacker should not learn.
     const exposeStack = ctx?.config.NODE_ENV === 'development' || ctx?.config.NODE_ENV === 'test';
+    const inputError = error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : undefined;
     return {
       ...shape,
+      // tRPC's own message for bad input is the issues array as JSON; one readable line per issue
+      // serves a person better, and `zodError` below still carries the fields for code.
+      message: inputError === undefined ? shape.message : z.prettifyError(inputError),
       data: {
         ...data,
         ...(exposeStack && stack !== undefined ? { stack } : {}),
         // Only for bad input: an output-validation ZodError is a server bug, and its issues
         // would describe internal data to the client.
-        zodError:
-          error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? z.flattenError(error.cause) : null,
+        zodError: inputError === undefined ? null : z.flattenError(inputError),
         // What a refusal is about, in fields a client can act on: the limit and its value, the
         // two states of an illegal transition, the seconds to wait.
         details: error.cause instanceof DomainError ? (error.cause.details ?? null) : null,
@@ -44,8 +47,10 @@ function translate(error: TRPCError): TRPCError | undefined {
   if (cause instanceof DriverException) {
     const sqlState = (cause as { code?: unknown }).code;
     // Class 22 is "data exception" (a value PostgreSQL cannot store: bad encoding, out of range),
-    // 54000 "program limit exceeded" (e.g. an index row too large): the input's fault, not ours.
-    if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState === '54000')) {
+    // 54000 "program limit exceeded" (e.g. an index row too large), 08P01 "protocol violation"
+    // (a NUL in a value inlined into the SQL text, which the protocol cannot carry): the input's
+    // fault, not ours.
+    if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState === '54000' || sqlState === '08P01')) {
       return new TRPCError({
         code: 'BAD_REQUEST',
         message: `the database refused a value (SQLSTATE ${sqlState})`,

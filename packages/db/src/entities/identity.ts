@@ -10,7 +10,7 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 /**
  * A person. Identity comes from an OAuth/OIDC provider as (issuer, subject); self-hosted
  * installs without a provider use local accounts, which carry a password hash and the
- * issuer `local`.
+ * issuer `threadstore-local`.
  */
 export const UserSchema = defineEntity({
   name: 'User',

@@ -1,3 +1,4 @@
 export * from './databases.ts';
 export * from './postgres-server.ts';
 export * from './vitest.ts';
+export * from './migrations.ts';

@@ -1,3 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
+import { create } from './create.ts';
+import { list } from './list.ts';
+import { revoke } from './revoke.ts';
 
-export const apiKeysRouter = {} satisfies TRPCRouterRecord;
+export const apiKeysRouter = { create, list, revoke } satisfies TRPCRouterRecord;

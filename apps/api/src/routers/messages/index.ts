@@ -1,3 +1,16 @@
 import type { TRPCRouterRecord } from '@trpc/server';
+import { append, appendMany } from './append.ts';
+import { clear, deleteOne } from './delete.ts';
+import { get } from './get.ts';
+import { history } from './history.ts';
+import { thread } from './thread.ts';
 
-export const messagesRouter = {} satisfies TRPCRouterRecord;
+export const messagesRouter = {
+  append,
+  appendMany,
+  history,
+  get,
+  thread,
+  delete: deleteOne,
+  clear,
+} satisfies TRPCRouterRecord;

@@ -1,3 +1,26 @@
 import type { TRPCRouterRecord } from '@trpc/server';
+import { archive, unarchive } from './archive.ts';
+import { create, getOrCreate } from './create.ts';
+import { purge, restore, softDelete } from './delete.ts';
+import { get } from './get.ts';
+import { list } from './list.ts';
+import { complete, fail, kill, progress, start } from './run.ts';
+import { update } from './update.ts';
 
-export const sessionsRouter = {} satisfies TRPCRouterRecord;
+export const sessionsRouter = {
+  create,
+  getOrCreate,
+  get,
+  list,
+  update,
+  archive,
+  unarchive,
+  delete: softDelete,
+  restore,
+  purge,
+  start,
+  progress,
+  complete,
+  fail,
+  kill,
+} satisfies TRPCRouterRecord;

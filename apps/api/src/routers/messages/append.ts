@@ -1,0 +1,19 @@
+import {
+  ZAppendManyMessagesInput,
+  ZAppendManyMessagesOutput,
+  ZAppendMessageInput,
+  ZMessage,
+} from '@threadstore/contract';
+import { appendMessage, appendMessages } from '@threadstore/domain';
+import { actorOf } from '../../trpc/context.ts';
+import { principalProcedure } from '../../trpc/init.ts';
+
+export const append = principalProcedure
+  .input(ZAppendMessageInput)
+  .output(ZMessage)
+  .mutation(({ ctx, input }) => appendMessage(ctx.em, actorOf(ctx), input, ctx.limits));
+
+export const appendMany = principalProcedure
+  .input(ZAppendManyMessagesInput)
+  .output(ZAppendManyMessagesOutput)
+  .mutation(async ({ ctx, input }) => ({ items: await appendMessages(ctx.em, actorOf(ctx), input, ctx.limits) }));

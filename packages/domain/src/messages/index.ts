@@ -1,0 +1,5 @@
+export { appendMessage, appendMessages, appendStatement } from './append.ts';
+export { prepareMessage, type PreparedMessage } from './prepare.ts';
+export { historyStatement, messageHistory } from './history.ts';
+export { getMessage, messageThread } from './read.ts';
+export { clearMessages, deleteMessage } from './remove.ts';

@@ -1,0 +1,57 @@
+import type { TMessage, TMessageRole } from '@threadstore/contract';
+
+/**
+ * What every statement here selects (or returns) about a message `m`, in the shape `toMessage`
+ * maps. `request_hash` is deliberately absent: it never leaves the server. The timestamp is
+ * formatted by PostgreSQL, since the ORM's pool hands timestamps over as unparsed strings.
+ */
+export const MESSAGE_COLUMNS = `m.id, m.session_id, m.seq, m.role, m.content, m.chapter, m.citations, m.tool_calls,
+  m.metadata, m.model, m.prompt_tokens, m.completion_tokens, m.cost, m.latency_ms, m.parent_id, m.agent_id,
+  m.client_message_id, m.sanitized, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
+
+export interface MessageRow {
+  id: string;
+  session_id: string;
+  /** bigint, which the driver returns as a string. */
+  seq: string;
+  role: TMessageRole;
+  content: string;
+  chapter: string | null;
+  citations: unknown[] | null;
+  tool_calls: unknown[] | null;
+  metadata: Record<string, unknown>;
+  model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  cost: string | null;
+  latency_ms: number | null;
+  parent_id: string | null;
+  agent_id: string | null;
+  client_message_id: string | null;
+  sanitized: boolean;
+  created_at: string;
+}
+
+export function toMessage(row: MessageRow): TMessage {
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    seq: Number(row.seq),
+    role: row.role,
+    content: row.content,
+    chapter: row.chapter,
+    citations: row.citations,
+    toolCalls: row.tool_calls,
+    metadata: row.metadata,
+    model: row.model,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    cost: row.cost,
+    latencyMs: row.latency_ms,
+    parentId: row.parent_id,
+    agentId: row.agent_id,
+    clientMessageId: row.client_message_id,
+    sanitized: row.sanitized,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import type { ContentLimits, TListSessionsInput, TSessionPage, TSessionStatus } from '@threadstore/contract';
+import { ChatSessionSchema, raw, type EntityManager } from '@threadstore/db';
+import * as z from 'zod';
+import { DomainError } from '../errors.ts';
+import { pageSize } from '../paging.ts';
+import { ownerFilter, type Owner } from '../principal.ts';
+import { toSessionDto } from './dto.ts';
+
+/** One listing: the order and filters a cursor belongs to, normalized so equal listings compare equal. */
+interface Listing {
+  orderBy: TListSessionsInput['orderBy'];
+  statuses: TSessionStatus[] | null;
+  projectId: string | null;
+  archived: boolean | 'all';
+  deleted: boolean;
+  titleContains: string | null;
+}
+
+const SORT_COLUMNS = { lastActivity: 'last_activity_at', created: 'created_at' } as const;
+
+/**
+ * A page of the caller's sessions, newest first, by keyset: each page continues strictly after
+ * the previous page's last (sort key, id), so the cost of a page does not grow with its depth
+ * and concurrent inserts never shift rows between pages. The (owner, sort key, id) indexes
+ * serve it. A session whose activity moves while a client pages (a new message, say) jumps to
+ * the head of the order, ahead of where that client is reading.
+ */
+export async function listSessions(
+  em: EntityManager,
+  owner: Owner,
+  input: TListSessionsInput,
+  limits: ContentLimits,
+): Promise<TSessionPage> {
+  const size = pageSize(input.limit, limits);
+  const listing = listingOf(input);
+  const binding = bindingOf(owner, listing);
+  const column = SORT_COLUMNS[listing.orderBy];
+
+  const query = em
+    .createQueryBuilder(ChatSessionSchema, 's')
+    // The sort key travels in the cursor as PostgreSQL's own microsecond value: a JS Date keeps
+    // milliseconds only, and a rounded key would repeat or skip rows written by SQL's now().
+    .select(['s.*', raw(`to_char(s.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_key`)])
+    .where({
+      ...ownerFilter(owner),
+      deletedAt: listing.deleted ? { $ne: null } : null,
+      ...(listing.archived === 'all' ? {} : { archivedAt: listing.archived ? { $ne: null } : null }),
+      ...(listing.statuses === null ? {} : { status: { $in: listing.statuses } }),
+      ...(listing.projectId === null ? {} : { project: listing.projectId }),
+      ...(listing.titleContains === null ? {} : { title: { $ilike: `%${escapeLike(listing.titleContains)}%` } }),
+    })
+    .orderBy(listing.orderBy === 'created' ? { createdAt: 'desc', id: 'desc' } : { lastActivityAt: 'desc', id: 'desc' })
+    // One row more than the page tells whether another page follows.
+    .limit(size + 1);
+  if (input.cursor !== undefined) {
+    const after = decodeCursor(input.cursor, binding);
+    query.andWhere(`(s.${column}, s.id) < (?::timestamptz, ?::uuid)`, [after.key, after.id]);
+  }
+
+  const rows = await query.execute<({ cursor_key: string } & Record<string, unknown>)[]>('all', false);
+  const page = rows.slice(0, size);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ cursor_key: _, ...row }) => toSessionDto(em.map(ChatSessionSchema, row))),
+    nextCursor:
+      rows.length > size && last !== undefined
+        ? encodeCursor({ key: last.cursor_key, id: String(last.id) }, binding)
+        : null,
+  };
+}
+
+function listingOf(input: TListSessionsInput): Listing {
+  return {
+    orderBy: input.orderBy,
+    statuses: input.status === undefined ? null : [...new Set([input.status].flat())].sort(),
+    projectId: input.projectId ?? null,
+    // The bin shows archived sessions too unless asked otherwise: deletion is what put them there.
+    archived: input.archived ?? (input.deleted ? 'all' : false),
+    deleted: input.deleted,
+    titleContains: input.titleContains ?? null,
+  };
+}
+
+/** `%` and `_` in a search are literal characters, not wildcards (`\` is PostgreSQL's LIKE escape). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, '\\$&');
+}
+
+interface Position {
+  /** The sort key, an ISO timestamp with microseconds. */
+  key: string;
+  id: string;
+}
+
+/** What a cursor is bound to: its owner and its listing. */
+function bindingOf(owner: Owner, listing: Listing): string {
+  const ownerKey = owner.userId !== undefined ? `user:${owner.userId}` : `anonymous:${owner.anonymousId}`;
+  return JSON.stringify([ownerKey, listing]);
+}
+
+/**
+ * Cursors are base64url JSON of the position plus a digest of the position and its binding.
+ * The digest is not a secret (every query is scoped to its owner anyway, so a forged cursor
+ * could only reposition the forger's own listing): it turns a cursor used by someone else, with
+ * other filters, or edited, into a clear BAD_REQUEST instead of a silently wrong page.
+ */
+function digestOf(position: Position, binding: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([binding, position.key, position.id]))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+function encodeCursor(position: Position, binding: string): string {
+  const body = { k: position.key, id: position.id, d: digestOf(position, binding) };
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+const ZCursorBody = z.object({
+  k: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  id: z.uuid(),
+  d: z.string(),
+});
+
+function decodeCursor(cursor: string, binding: string): Position {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    body = null;
+  }
+  const parsed = ZCursorBody.safeParse(body);
+  if (!parsed.success || parsed.data.d !== digestOf({ key: parsed.data.k, id: parsed.data.id }, binding)) {
+    throw new DomainError(
+      'BAD_REQUEST',
+      'this cursor does not belong to this listing: pass back the nextCursor of the previous page, with the same order and filters',
+      { field: 'cursor' },
+    );
+  }
+  return { key: parsed.data.k, id: parsed.data.id };
+}
