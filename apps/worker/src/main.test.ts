@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
+import { createTestDatabase, migrationNames, type TestDatabase } from '@threadstore/db/testing';
 import { startServiceProcess, type ServiceProcess } from '@threadstore/runtime/testing';
+import { jobs } from './jobs/registry.ts';
 
 const workerDir = join(import.meta.dirname, '..');
 const running = new Set<ServiceProcess>();
@@ -29,7 +30,7 @@ describe('node src/main.ts', () => {
     const main = startMain({ DATABASE_URL: db.url, LOG_LEVEL: 'info' });
 
     const started = await main.waitFor((line) => line.msg === 'worker started', '"worker started"');
-    expect(started).toMatchObject({ level: 'info', service: 'worker', queues: [], schedules: [] });
+    expect(started).toMatchObject({ level: 'info', service: 'worker', queues: jobs.map((job) => job.name) });
     main.child.kill('SIGTERM');
 
     expect((await main.exited()).code).toBe(0);
@@ -43,11 +44,11 @@ describe('node src/main.ts', () => {
   it.each<{ problem: string; env: Record<string, string>; named: RegExp[] }>([
     {
       problem: 'no DATABASE_URL, bad polling and an unknown job in JOB_SCHEDULES',
-      env: { WORKER_POLL_INTERVAL_SECONDS: '0.1', JOB_SCHEDULES: '{"retention":"0 3 * * *"}' },
+      env: { WORKER_POLL_INTERVAL_SECONDS: '0.1', JOB_SCHEDULES: '{"no-such-job":"0 3 * * *"}' },
       named: [
         /DATABASE_URL: is required/,
         /WORKER_POLL_INTERVAL_SECONDS: /,
-        /JOB_SCHEDULES: no job is named "retention"/,
+        /JOB_SCHEDULES: no job is named "no-such-job"/,
       ],
     },
     {
@@ -71,8 +72,10 @@ describe('node src/main.ts', () => {
     expect((await main.exited()).code).toBe(1);
     const fatal = main.stdout.lines.find((line) => line.level === 'fatal');
     expect(fatal).toMatchObject({
-      pending: [expect.stringMatching(/^Migration\d+_initial$/)],
-      msg: expect.stringMatching(/missing 1 migration\(s\) this build needs \(Migration\d+_initial\)/),
+      pending: migrationNames(),
+      msg: expect.stringContaining(
+        `missing ${migrationNames().length} migration(s) this build needs (${migrationNames().join(', ')})`,
+      ),
     });
     expect(main.stdout.notJson).toEqual([]);
   });

@@ -97,7 +97,7 @@ function assertUniqueNames(jobs: readonly JobContract[]): void {
   }
 }
 
-async function ensureQueues(boss: PgBoss, job: JobContract): Promise<void> {
+export async function ensureQueues(boss: PgBoss, job: JobContract): Promise<void> {
   const deadLetter = deadLetterQueueName(job.name);
   // `standard`, whatever the job's policy: every job that runs out of retries must land here, and
   // each of the other policies turns some jobs away or holds them back.

@@ -1,7 +1,10 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, p, type InferEntity, type Opt } from '@mikro-orm/core';
 import { check, createdAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
 import { ChatSessionSchema } from './conversation.ts';
 import { UserSchema } from './identity.ts';
+
+/** A PostgreSQL transaction id (64-bit, never wraps), read as its decimal text. */
+const xid8 = () => p.string().columnType('xid8');
 
 /**
  * A learner's profile. Its totals are a projection of the XP ledger below: the xp-rollup job
@@ -14,6 +17,11 @@ export const AcademyUserSchema = defineEntity({
     user: () => p.oneToOne(UserSchema).primary().deleteRule('cascade'),
     level: p.integer().default(1),
     totalXp: p.bigint('number').default(0),
+    // What the ledger paid and what corrections took back, apart: each only grows, so the rollup can
+    // add a batch to them without knowing the order rows arrive in, and a correction never takes
+    // back a badge earned on the way (badges are measured by earned XP).
+    earnedXp: p.bigint('number').default(0),
+    correctedXp: p.bigint('number').default(0),
     currentStreak: p.integer().default(0),
     longestStreak: p.integer().default(0),
     lastActiveDay: p.date().nullable(),
@@ -23,6 +31,7 @@ export const AcademyUserSchema = defineEntity({
   checks: [
     check('academy_users', 'level_positive', 'level >= 1'),
     check('academy_users', 'total_xp_non_negative', 'total_xp >= 0'),
+    check('academy_users', 'xp_parts_non_negative', 'earned_xp >= 0 and corrected_xp >= 0'),
     check('academy_users', 'streaks_non_negative', 'current_streak >= 0 and longest_streak >= current_streak'),
   ],
   triggers: [touchUpdatedAt()],
@@ -62,8 +71,12 @@ export const AcademyXpTransactionSchema = defineEntity({
     sourceRef: p.string().length(255),
     metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
     createdAt: createdAt(),
+    // The inserting transaction. Rows become visible in commit order, not in id order, so the
+    // xp-rollup folds a row only once every transaction older than its own has ended.
+    txId: xid8().$type<Opt<string>>().defaultRaw('pg_current_xact_id()').lazy().hidden(),
   },
   uniques: [{ name: 'academy_xp_transactions_user_source_ref_unique', properties: ['user', 'sourceRef'] }],
+  indexes: [{ name: 'academy_xp_transactions_tx_id_id_index', properties: ['txId', 'id'] }],
   checks: [
     check('academy_xp_transactions', 'amount_non_zero', 'amount <> 0'),
     check('academy_xp_transactions', 'source_ref_not_blank', 'length(source_ref) > 0'),
@@ -81,6 +94,30 @@ export const AcademyXpTransactionSchema = defineEntity({
   ],
 });
 export type AcademyXpTransaction = InferEntity<typeof AcademyXpTransactionSchema>;
+
+/**
+ * How far the xp-rollup job has folded the ledger; one row. Every ledger row at or before
+ * (folded_tx_id, folded_id) in (tx_id, id) order is in the learners' totals, and the mark moves in
+ * the same transaction as the totals. While a from-scratch rebuild is under way, `rebuild_horizon`
+ * is the transaction horizon it folds below and `rebuild_after_user` the last learner it has done.
+ */
+export const AcademyXpRollupStateSchema = defineEntity({
+  name: 'AcademyXpRollupState',
+  tableName: 'academy_xp_rollup_state',
+  properties: {
+    id: p.smallint().primary().autoincrement(false),
+    foldedTxId: xid8().defaultRaw(`'0'`),
+    foldedId: p.bigint('number').default(0),
+    rebuildHorizon: xid8().nullable(),
+    rebuildAfterUser: p.uuid().nullable(),
+    // Missions that ended up to here have had their unfinished learner rows marked expired.
+    missionsExpiredUntil: p.datetime().nullable(),
+    updatedAt: updatedAt(),
+  },
+  checks: [check('academy_xp_rollup_state', 'single_row', 'id = 1')],
+  triggers: [touchUpdatedAt()],
+});
+export type AcademyXpRollupState = InferEntity<typeof AcademyXpRollupStateSchema>;
 
 export const MISSION_STATUSES = ['in_progress', 'completed', 'expired'] as const;
 export type MissionStatus = (typeof MISSION_STATUSES)[number];

@@ -97,8 +97,11 @@ export const ChatMessageSchema = defineEntity({
     session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade'),
     // Position in the session: 1, 2, 3, … with no gaps; assigned from chat_sessions.last_seq.
     seq: p.bigint('number'),
-    parent: () =>
-      p.manyToOne(ChatMessageSchema).nullable().deleteRule('set null').index('chat_messages_parent_id_index'),
+    // The message this one answers or branches from, always of the same session (the append path
+    // checks that). Deliberately no foreign key: an FK's per-row trigger on every deleted message
+    // made retention spend most of its time on ON DELETE SET NULL lookups. A reply may outlive
+    // its parent (a soft-deleted message purged after its grace period); thread walks stop there.
+    parent: () => p.manyToOne(ChatMessageSchema).nullable().createForeignKeyConstraint(false),
     role: p.enum(MESSAGE_ROLES),
     content: p.text(),
     agentId: p.string().length(255).nullable(),

@@ -7,6 +7,7 @@ import {
   AcademyUserBadgeSchema,
   AcademyUserMissionSchema,
   AcademyUserSchema,
+  AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
 import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
@@ -31,6 +32,7 @@ export const entities: EntitySchema<any, any>[] = [
   AcademyUserSchema,
   AcademyConversationSchema,
   AcademyXpTransactionSchema,
+  AcademyXpRollupStateSchema,
   AcademyMissionSchema,
   AcademyUserMissionSchema,
   AcademyBadgeSchema,

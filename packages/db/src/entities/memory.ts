@@ -21,8 +21,14 @@ export const MemorySchema = defineEntity({
     content: p.text(),
     importance: p.decimal('number').precision(4).scale(3).default(0.5),
     metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    // Provenance, not ownership: no foreign key, so purging old messages never waits on a per-row
+    // trigger here; a memory keeps its (then dangling) source id after the message is gone.
     sourceMessage: () =>
-      p.manyToOne(ChatMessageSchema).nullable().deleteRule('set null').index('memories_source_message_id_index'),
+      p
+        .manyToOne(ChatMessageSchema)
+        .nullable()
+        .createForeignKeyConstraint(false)
+        .index('memories_source_message_id_index'),
     expiresAt: p.datetime().nullable(),
     supersededBy: () =>
       p.manyToOne(MemorySchema).nullable().deleteRule('set null').index('memories_superseded_by_id_index'),

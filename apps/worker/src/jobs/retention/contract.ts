@@ -1,0 +1,34 @@
+import * as z from 'zod';
+import { defineJob } from '../contract.ts';
+import { purgeExpired } from './handler.ts';
+
+export const retentionPayload = z.object({
+  /** Counts what a real run would delete, per target and policy, and deletes nothing. */
+  dryRun: z.boolean().default(false),
+  /**
+   * The most rows one transaction deletes (sessions and messages alike), and the number of
+   * sessions examined per window. Each batch commits on its own, so no lock is held for long.
+   */
+  batchSize: z.number().int().min(1).max(10_000).default(5_000),
+});
+export type RetentionPayload = z.output<typeof retentionPayload>;
+
+export const retentionJob = defineJob({
+  name: 'retention',
+  description:
+    'Deletes what the retention policies say has expired: inactive, soft-deleted and unclaimed anonymous ' +
+    'sessions with their messages, soft-deleted messages, and expired short-term and episodic memories.',
+  payload: retentionPayload,
+  queue: {
+    // A run stops between batches when aborted, so expiry only bounds how long a stuck run lingers.
+    expireInSeconds: 3_600,
+    // A killed worker's run is retried within a couple of minutes rather than after the expiry.
+    heartbeatSeconds: 60,
+    retryLimit: 3,
+    retryDelay: 300,
+    retryBackoff: true,
+  },
+  // At night UTC; vacuum-analyze is scheduled half an hour later to clean up after it.
+  schedule: { cron: '0 3 * * *' },
+  handler: purgeExpired,
+});

@@ -1,0 +1,367 @@
+import { describe, expect, it } from 'vitest';
+import type { MikroORM, RetentionTarget } from '@threadstore/db';
+import { useTestDatabase } from '@threadstore/db/testing';
+import type { Pool } from 'pg';
+import { runHandler } from '../../../test/job-context.ts';
+import { retentionJob } from './contract.ts';
+
+const HOURS_PER_DAY = 24;
+
+/**
+ * Seeds rows whose name says what they are (session title, message content, memory key), so a
+ * test can list what survived by name. Ages are relative to now().
+ */
+class World {
+  readonly #pool: Pool;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  static async on(orm: MikroORM): Promise<World> {
+    return new World(await orm.em.getConnection().getNativeClient());
+  }
+
+  async user(): Promise<string> {
+    return this.#id(`insert into users (issuer, subject) values ('test', gen_random_uuid()::text) returning id`, []);
+  }
+
+  async project(owner: string, name: string): Promise<string> {
+    return this.#id(`insert into projects (owner_id, name) values ($1, $2) returning id`, [owner, name]);
+  }
+
+  async policy(rule: {
+    user?: string;
+    project?: string;
+    target: RetentionTarget;
+    keepForDays?: number;
+    legalHold?: boolean;
+  }): Promise<string> {
+    const scope = rule.project ? 'project' : rule.user ? 'user' : 'global';
+    return this.#id(
+      `insert into retention_policies (scope, user_id, project_id, target, keep_for_days, legal_hold)
+       values ($1, $2, $3, $4, $5, $6) returning id`,
+      [scope, rule.user ?? null, rule.project ?? null, rule.target, rule.keepForDays ?? null, rule.legalHold ?? false],
+    );
+  }
+
+  async globalPolicy(target: RetentionTarget): Promise<string> {
+    return this.#id(`select id from retention_policies where scope = 'global' and target = $1`, [target]);
+  }
+
+  /** A session and `messages` messages named `<name>#<seq>`, created `messagesDaysAgo` ago. */
+  async session(
+    name: string,
+    owner: { user: string; project?: string } | { anonymous: true; project?: string },
+    {
+      inactiveDays,
+      deletedDaysAgo,
+      messages = 2,
+      messagesDaysAgo = inactiveDays,
+    }: { inactiveDays: number; deletedDaysAgo?: number; messages?: number; messagesDaysAgo?: number },
+  ): Promise<string> {
+    const id = await this.#id(
+      `insert into chat_sessions (user_id, anonymous_id, project_id, title, last_seq, message_count,
+         last_activity_at, deleted_at)
+       values ($1, $2, $3, $4, $5, $5, now() - $6 * interval '1 day',
+         now() - $7 * interval '1 day')
+       returning id`,
+      [
+        'user' in owner ? owner.user : null,
+        'anonymous' in owner ? crypto.randomUUID() : null,
+        owner.project ?? null,
+        name,
+        messages,
+        inactiveDays,
+        deletedDaysAgo ?? null,
+      ],
+    );
+    await this.#pool.query(
+      `insert into chat_messages (session_id, seq, role, content, created_at)
+       select $1, seq, 'user', $2 || '#' || seq, now() - $3 * interval '1 day' from generate_series(1, $4) seq`,
+      [id, name, messagesDaysAgo, messages],
+    );
+    return id;
+  }
+
+  async softDeleteMessage(session: string, seq: number, daysAgo: number): Promise<void> {
+    await this.#pool.query(
+      `update chat_messages set deleted_at = now() - $3 * interval '1 day' where session_id = $1 and seq = $2`,
+      [session, seq, daysAgo],
+    );
+  }
+
+  async memory(name: string, user: string, kind: 'short_term' | 'episodic' | 'long_term', ageHours: number) {
+    await this.#pool.query(
+      `insert into memories (user_id, kind, key, content, created_at)
+       values ($1, $2, $3, 'remembered', now() - $4 * interval '1 hour')`,
+      [user, kind, name, ageHours],
+    );
+  }
+
+  /** Names of what is left: sessions, messages and memories. */
+  async survivors(): Promise<{ sessions: string[]; messages: string[]; memories: string[] }> {
+    const names = async (sql: string) => (await this.#pool.query<{ name: string }>(sql)).rows.map((row) => row.name);
+    return {
+      sessions: await names(`select title as name from chat_sessions order by 1`),
+      messages: await names(`select content as name from chat_messages order by 1`),
+      memories: await names(`select key as name from memories order by 1`),
+    };
+  }
+
+  async #id(sql: string, params: unknown[]): Promise<string> {
+    const { rows } = await this.#pool.query<{ id: string }>(sql, params);
+    return rows[0]!.id;
+  }
+}
+
+/**
+ * The table of cases: every rule of the retention policies, each with a row that goes and a
+ * row just on the other side of the line that stays. Returns what the receipt must say.
+ */
+async function seedPolicyTable(world: World) {
+  const global = {
+    inactive: await world.globalPolicy('inactive_sessions'),
+    softDeleted: await world.globalPolicy('soft_deleted'),
+    shortTerm: await world.globalPolicy('short_term_memories'),
+    episodic: await world.globalPolicy('episodic_memories'),
+    anonymous: await world.globalPolicy('anonymous_sessions'),
+  };
+  const [alice, bob, carol, dave] = [await world.user(), await world.user(), await world.user(), await world.user()];
+  const bobKeeps10Days = await world.policy({ user: bob, target: 'inactive_sessions', keepForDays: 10 });
+  const carolKeeps365Days = await world.policy({ user: carol, target: 'inactive_sessions', keepForDays: 365 });
+  await world.policy({ user: bob, target: 'short_term_memories', keepForDays: 7 });
+  await world.policy({ user: dave, target: 'all', legalHold: true });
+  const heldProject = await world.project(alice, 'held');
+  await world.policy({ project: heldProject, target: 'all', legalHold: true });
+  const shortProject = await world.project(alice, 'short');
+  const shortProjectKeeps5Days = await world.policy({
+    project: shortProject,
+    target: 'inactive_sessions',
+    keepForDays: 5,
+  });
+  const longProject = await world.project(bob, 'long');
+  await world.policy({ project: longProject, target: 'inactive_sessions', keepForDays: 400 });
+
+  const active = await world.session(
+    'alice-active-with-old-messages',
+    { user: alice },
+    {
+      inactiveDays: 1,
+      messages: 4,
+      messagesDaysAgo: 200,
+    },
+  );
+  await world.softDeleteMessage(active, 3, 31);
+  await world.softDeleteMessage(active, 4, 29);
+  await world.session('alice-inactive-91-days', { user: alice }, { inactiveDays: 91 });
+  await world.session('alice-inactive-89-days', { user: alice }, { inactiveDays: 89 });
+  await world.session('bob-inactive-15-days', { user: bob }, { inactiveDays: 15 });
+  await world.session('bob-inactive-5-days', { user: bob }, { inactiveDays: 5 });
+  await world.session('carol-inactive-200-days', { user: carol }, { inactiveDays: 200 });
+  await world.session('carol-inactive-400-days', { user: carol }, { inactiveDays: 400 });
+  await world.session('dave-held-inactive-500-days', { user: dave }, { inactiveDays: 500 });
+  await world.session('dave-held-deleted-100-days', { user: dave }, { inactiveDays: 2, deletedDaysAgo: 100 });
+  await world.session('held-project-inactive-500-days', { user: alice, project: heldProject }, { inactiveDays: 500 });
+  await world.session(
+    'held-project-anonymous-100-days',
+    { anonymous: true, project: heldProject },
+    {
+      inactiveDays: 100,
+    },
+  );
+  await world.session('short-project-inactive-7-days', { user: alice, project: shortProject }, { inactiveDays: 7 });
+  await world.session(
+    'long-project-bob-inactive-100-days',
+    { user: bob, project: longProject },
+    {
+      inactiveDays: 100,
+    },
+  );
+  await world.session('alice-deleted-31-days-ago', { user: alice }, { inactiveDays: 2, deletedDaysAgo: 31 });
+  await world.session('alice-deleted-29-days-ago', { user: alice }, { inactiveDays: 2, deletedDaysAgo: 29 });
+  await world.session('anonymous-inactive-31-days', { anonymous: true }, { inactiveDays: 31, messages: 3 });
+  await world.session('anonymous-inactive-29-days', { anonymous: true }, { inactiveDays: 29 });
+
+  await world.memory('alice-short-term-25-hours', alice, 'short_term', 25);
+  await world.memory('alice-short-term-23-hours', alice, 'short_term', 23);
+  await world.memory('alice-episodic-31-days', alice, 'episodic', 31 * HOURS_PER_DAY);
+  await world.memory('alice-episodic-29-days', alice, 'episodic', 29 * HOURS_PER_DAY);
+  await world.memory('alice-long-term-400-days', alice, 'long_term', 400 * HOURS_PER_DAY);
+  await world.memory('bob-short-term-3-days', bob, 'short_term', 3 * HOURS_PER_DAY);
+  await world.memory('dave-held-short-term-10-days', dave, 'short_term', 10 * HOURS_PER_DAY);
+
+  const policy = (policyId: string, scope: string, keepForDays: number, counts: Partial<Record<string, number>>) => ({
+    policyId,
+    scope,
+    keepForDays,
+    sessions: 0,
+    messages: 0,
+    memories: 0,
+    ...counts,
+  });
+  const byId = (a: { policyId: string }, b: { policyId: string }) => a.policyId.localeCompare(b.policyId);
+  return {
+    survivors: {
+      sessions: [
+        'alice-active-with-old-messages',
+        'alice-deleted-29-days-ago',
+        'alice-inactive-89-days',
+        'anonymous-inactive-29-days',
+        'bob-inactive-5-days',
+        'carol-inactive-200-days',
+        'dave-held-deleted-100-days',
+        'dave-held-inactive-500-days',
+        'held-project-anonymous-100-days',
+        'held-project-inactive-500-days',
+        'long-project-bob-inactive-100-days',
+      ],
+      memories: [
+        'alice-episodic-29-days',
+        'alice-long-term-400-days',
+        'alice-short-term-23-hours',
+        'bob-short-term-3-days',
+        'dave-held-short-term-10-days',
+      ],
+    },
+    targets: {
+      inactive_sessions: {
+        sessions: 4,
+        messages: 8,
+        memories: 0,
+        policies: [
+          policy(global.inactive, 'global', 90, { sessions: 1, messages: 2 }),
+          policy(bobKeeps10Days, 'user', 10, { sessions: 1, messages: 2 }),
+          policy(carolKeeps365Days, 'user', 365, { sessions: 1, messages: 2 }),
+          policy(shortProjectKeeps5Days, 'project', 5, { sessions: 1, messages: 2 }),
+        ].sort(byId),
+      },
+      anonymous_sessions: {
+        sessions: 1,
+        messages: 3,
+        memories: 0,
+        policies: [policy(global.anonymous, 'global', 30, { sessions: 1, messages: 3 })],
+      },
+      // One soft-deleted session with its 2 messages, and one soft-deleted message of a live session.
+      soft_deleted: {
+        sessions: 1,
+        messages: 3,
+        memories: 0,
+        policies: [policy(global.softDeleted, 'global', 30, { sessions: 1, messages: 3 })],
+      },
+      short_term_memories: {
+        sessions: 0,
+        messages: 0,
+        memories: 1,
+        policies: [policy(global.shortTerm, 'global', 1, { memories: 1 })],
+      },
+      episodic_memories: {
+        sessions: 0,
+        messages: 0,
+        memories: 1,
+        policies: [policy(global.episodic, 'global', 30, { memories: 1 })],
+      },
+    },
+    rowsAffected: 4 + 8 + 1 + 3 + 1 + 3 + 1 + 1,
+  };
+}
+
+describe('retention, a real run', () => {
+  const testDb = useTestDatabase();
+
+  it('deletes exactly what the policies say has expired, per target and governing policy, and keeps the rest', async () => {
+    const world = await World.on(testDb.orm);
+    const expected = await seedPolicyTable(world);
+
+    const { result } = await runHandler(retentionJob, testDb.orm, {});
+
+    const survivors = await world.survivors();
+    expect(survivors.sessions).toEqual(expected.survivors.sessions);
+    expect(survivors.memories).toEqual(expected.survivors.memories);
+    // The live session keeps its 200-day-old messages; only its message soft-deleted 31 days ago goes.
+    expect(survivors.messages.filter((name) => name.startsWith('alice-active'))).toEqual([
+      'alice-active-with-old-messages#1',
+      'alice-active-with-old-messages#2',
+      'alice-active-with-old-messages#4',
+    ]);
+    expect(result.details.targets).toEqual(expected.targets);
+    expect(result.rowsAffected).toBe(expected.rowsAffected);
+    expect(result.details).toMatchObject({ dryRun: false, stoppedEarly: false, lockConflicts: 0 });
+  });
+});
+
+describe('retention, a dry run', () => {
+  const testDb = useTestDatabase();
+
+  it('deletes nothing and reports exactly what the real run then deletes', async () => {
+    const world = await World.on(testDb.orm);
+    const expected = await seedPolicyTable(world);
+    const before = await world.survivors();
+
+    const dryRun = await runHandler(retentionJob, testDb.orm, { dryRun: true });
+
+    expect(await world.survivors()).toEqual(before);
+    expect(dryRun.result.details.targets).toEqual(expected.targets);
+    const realRun = await runHandler(retentionJob, testDb.orm, {});
+    expect(realRun.result.details.targets).toEqual(dryRun.result.details.targets);
+    expect(realRun.result.rowsAffected).toBe(dryRun.result.rowsAffected);
+    expect(dryRun.result.details).toMatchObject({ dryRun: true });
+  });
+});
+
+describe('retention in batches', () => {
+  const testDb = useTestDatabase();
+
+  it('empties a session larger than a batch over several batches, hiding it from the first; a rerun finishes it', async () => {
+    const world = await World.on(testDb.orm);
+    const user = await world.user();
+    const large = await world.session('large-expired', { user }, { inactiveDays: 120, messages: 25 });
+    await world.session('live', { user }, { inactiveDays: 1, messages: 25 });
+    const stop = new AbortController();
+
+    const first = await runHandler(
+      retentionJob,
+      testDb.orm,
+      { batchSize: 10 },
+      { signal: stop.signal, onProgress: () => stop.abort() },
+    );
+
+    expect(first.progress).toHaveLength(1);
+    expect(first.result.details).toMatchObject({ stoppedEarly: true, batches: 1 });
+    const pool = await testDb.orm.em.getConnection().getNativeClient();
+    const { rows } = await pool.query<{ deleted: boolean; messages: number }>(
+      `select s.deleted_at is not null as deleted, (select count(*)::int from chat_messages m where m.session_id = s.id) as messages
+       from chat_sessions s where s.id = $1`,
+      [large],
+    );
+    expect(rows).toEqual([{ deleted: true, messages: 15 }]);
+
+    const rerun = await runHandler(retentionJob, testDb.orm, { batchSize: 10 });
+
+    expect((await world.survivors()).sessions).toEqual(['live']);
+    expect(rerun.result.details.targets).toMatchObject({ inactive_sessions: { sessions: 1, messages: 15 } });
+  });
+
+  it('skips a batch that waits out the lock timeout on rows another transaction holds, leaving them to the next run', async () => {
+    const world = await World.on(testDb.orm);
+    const busy = await world.session('expired-but-locked', { user: await world.user() }, { inactiveDays: 120 });
+    const locker = await (await testDb.orm.em.getConnection().getNativeClient()).connect();
+    try {
+      await locker.query('begin');
+      await locker.query('select 1 from chat_messages where session_id = $1 for update', [busy]);
+
+      const { result } = await runHandler(retentionJob, testDb.orm, {});
+
+      expect(result.details).toMatchObject({ lockConflicts: 1, targets: { inactive_sessions: { sessions: 0 } } });
+    } finally {
+      await locker.query('rollback');
+      locker.release();
+    }
+    expect((await world.survivors()).sessions).toContain('expired-but-locked');
+
+    const rerun = await runHandler(retentionJob, testDb.orm, {});
+
+    expect((await world.survivors()).sessions).not.toContain('expired-but-locked');
+    expect(rerun.result.details).toMatchObject({ lockConflicts: 0, targets: { inactive_sessions: { sessions: 1 } } });
+  });
+});
