@@ -1,0 +1,204 @@
+/**
+ * The baseline: a bare `node:http` + `pg` server answering the benchmarked procedures on the
+ * same paths and in the same JSON shapes as the API (`{ result: { data } }`), running the same
+ * SQL statements, on a pool of the same size, authenticated the same way (X-Session-ID). What it
+ * leaves out is everything the API adds around that SQL: tRPC, zod validation, the ORM's
+ * connection handling, limits, sanitization, error translation, logging. API ÷ baseline is the
+ * price of that stack.
+ *
+ * Run by main.ts as a child process; it reads BENCH_DATABASE_URL, BENCH_PORT, BENCH_POOL_MAX.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connectionSettingsFromUrl, pgClientConfig, uuidv7 } from '@threadstore/db';
+import { appendStatement, type Actor } from '@threadstore/domain';
+import pg from 'pg';
+
+type PreparedMessage = Parameters<typeof appendStatement>[3][number];
+
+interface NewMessage {
+  role: PreparedMessage['role'];
+  content: string;
+  metadata?: Record<string, unknown>;
+  clientMessageId?: string;
+}
+
+const pool = new pg.Pool({
+  ...pgClientConfig(connectionSettingsFromUrl(process.env.BENCH_DATABASE_URL!, 'threadstore-bench-baseline')),
+  max: Number(process.env.BENCH_POOL_MAX),
+});
+
+/** The message as the insert binds it; no limits, no sanitizing, a hash of the raw JSON. */
+function prepare(message: NewMessage): PreparedMessage {
+  const clientMessageId = message.clientMessageId ?? null;
+  return {
+    id: uuidv7(),
+    role: message.role,
+    content: message.content,
+    chapter: null,
+    citations: null,
+    toolCalls: null,
+    metadata: JSON.stringify(message.metadata ?? {}),
+    model: null,
+    promptTokens: null,
+    completionTokens: null,
+    cost: null,
+    latencyMs: null,
+    parentId: null,
+    agentId: null,
+    clientMessageId,
+    requestHash: clientMessageId === null ? null : createHash('sha256').update(JSON.stringify(message)).digest('hex'),
+    sanitized: false,
+  };
+}
+
+interface MessageRow {
+  id: string;
+  session_id: string;
+  seq: string;
+  role: string;
+  content: string;
+  chapter: string | null;
+  citations: unknown[] | null;
+  tool_calls: unknown[] | null;
+  metadata: Record<string, unknown>;
+  model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  cost: string | null;
+  latency_ms: number | null;
+  parent_id: string | null;
+  agent_id: string | null;
+  client_message_id: string | null;
+  sanitized: boolean;
+  created_at: string;
+}
+
+const toMessage = (row: MessageRow) => ({
+  id: row.id,
+  sessionId: row.session_id,
+  seq: Number(row.seq),
+  role: row.role,
+  content: row.content,
+  chapter: row.chapter,
+  citations: row.citations,
+  toolCalls: row.tool_calls,
+  metadata: row.metadata,
+  model: row.model,
+  promptTokens: row.prompt_tokens,
+  completionTokens: row.completion_tokens,
+  cost: row.cost,
+  latencyMs: row.latency_ms,
+  parentId: row.parent_id,
+  agentId: row.agent_id,
+  clientMessageId: row.client_message_id,
+  sanitized: row.sanitized,
+  createdAt: row.created_at,
+});
+
+// Copied from packages/domain/src/messages/rows.ts and history.ts (latest page, or `before` a
+// seq; no chapter), which build the statement inside messageHistory() instead of exporting it.
+const MESSAGE_COLUMNS = `m.id, m.session_id, m.seq, m.role, m.content, m.chapter, m.citations, m.tool_calls,
+  m.metadata, m.model, m.prompt_tokens, m.completion_tokens, m.cost, m.latency_ms, m.parent_id, m.agent_id,
+  m.client_message_id, m.sanitized, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
+const LATEST_PAGE = `select page.*, false as beyond
+       from chat_sessions s
+       left join lateral (
+         select ${MESSAGE_COLUMNS}
+           from chat_messages m
+          where m.session_id = $1 and m.deleted_at is null
+          order by m.seq desc
+          limit $2
+       ) as page on true
+      where s.id = $1 and s.deleted_at is null and s.anonymous_id = $3
+      order by page.seq desc`;
+const PAGE_BEFORE = `select page.*, exists (select from chat_messages m where m.session_id = $1 and m.deleted_at is null and m.seq >= $2) as beyond
+       from chat_sessions s
+       left join lateral (
+         select ${MESSAGE_COLUMNS}
+           from chat_messages m
+          where m.session_id = $1 and m.deleted_at is null and m.seq < $2
+          order by m.seq desc
+          limit $3
+       ) as page on true
+      where s.id = $1 and s.deleted_at is null and s.anonymous_id = $4
+      order by page.seq desc`;
+
+async function history(anonymousId: string, input: { sessionId: string; before?: number; limit?: number }) {
+  const limit = input.limit ?? 50;
+  const { rows } =
+    input.before === undefined
+      ? await pool.query<MessageRow & { beyond: boolean }>(LATEST_PAGE, [input.sessionId, limit + 1, anonymousId])
+      : await pool.query<MessageRow & { beyond: boolean }>(PAGE_BEFORE, [
+          input.sessionId,
+          input.before,
+          limit + 1,
+          anonymousId,
+        ]);
+  const [first] = rows;
+  if (first === undefined) return null;
+  const found = rows.filter((row) => row.id !== null);
+  const page = found.slice(0, limit).reverse();
+  return { items: page.map(toMessage), hasOlder: found.length > limit, hasNewer: first.beyond };
+}
+
+async function append(actor: Actor, action: string, sessionId: string, messages: NewMessage[]) {
+  const statement = appendStatement(actor, action, sessionId, messages.map(prepare));
+  const { rows } = await pool.query<MessageRow>(statement.text, statement.values);
+  return rows.length === 0 ? null : rows.map(toMessage);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
+  const anonymousId = req.headers['x-session-id'];
+  if (typeof anonymousId !== 'string') return send(res, 401, { error: { message: 'no principal' } });
+  const actor: Actor = { principal: { kind: 'anonymous', anonymousId }, requestId: randomUUID() };
+
+  switch (url.pathname) {
+    case '/trpc/messages.history': {
+      const page = await history(anonymousId, JSON.parse(url.searchParams.get('input') ?? '{}'));
+      return page === null ? notFound(res) : ok(res, page);
+    }
+    case '/trpc/messages.append': {
+      const { sessionId, ...message } = JSON.parse(await readBody(req)) as NewMessage & { sessionId: string };
+      const stored = await append(actor, 'messages.append', sessionId, [message]);
+      return stored === null ? notFound(res) : ok(res, stored[0]);
+    }
+    case '/trpc/messages.appendMany': {
+      const input = JSON.parse(await readBody(req)) as { sessionId: string; messages: NewMessage[] };
+      const stored = await append(actor, 'messages.appendMany', input.sessionId, input.messages);
+      return stored === null ? notFound(res) : ok(res, { items: stored });
+    }
+    default:
+      return send(res, 404, { error: { message: 'no such procedure' } });
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const ok = (res: ServerResponse, data: unknown) => send(res, 200, { result: { data } });
+const notFound = (res: ServerResponse) => send(res, 404, { error: { message: 'session not found' } });
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((error: unknown) => {
+    console.error(error);
+    if (!res.headersSent) send(res, 500, { error: { message: String(error) } });
+  });
+});
+server.listen(Number(process.env.BENCH_PORT), '127.0.0.1');
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  void pool.end();
+});
