@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import * as contract from './index.ts';
 
-const inputSchemas = Object.entries(contract).filter(
-  (entry): entry is [string, z.ZodType] => /^Z\w+Input$/.test(entry[0]) && entry[1] instanceof z.ZodType,
+const inputSchemas: [string, z.ZodType][] = Object.entries(contract).flatMap(([name, value]) =>
+  /^Z\w+Input$/.test(name) && value instanceof z.ZodType ? [[name, value as z.ZodType]] : [],
 );
 
 describe('the contract', () => {
