@@ -11,7 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connectionSettingsFromUrl, pgClientConfig, uuidv7 } from '@threadstore/db';
-import { appendStatement, type Actor } from '@threadstore/domain';
+// The same row-to-DTO mapping as the API: the comparison is about the stack, not the mapping.
+import { appendStatement, toMessage, type Actor, type MessageRow } from '@threadstore/domain';
 import pg from 'pg';
 
 type PreparedMessage = Parameters<typeof appendStatement>[3][number];
@@ -51,50 +52,6 @@ function prepare(message: NewMessage): PreparedMessage {
     sanitized: false,
   };
 }
-
-interface MessageRow {
-  id: string;
-  session_id: string;
-  seq: string;
-  role: string;
-  content: string;
-  chapter: string | null;
-  citations: unknown[] | null;
-  tool_calls: unknown[] | null;
-  metadata: Record<string, unknown>;
-  model: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  cost: string | null;
-  latency_ms: number | null;
-  parent_id: string | null;
-  agent_id: string | null;
-  client_message_id: string | null;
-  sanitized: boolean;
-  created_at: string;
-}
-
-const toMessage = (row: MessageRow) => ({
-  id: row.id,
-  sessionId: row.session_id,
-  seq: Number(row.seq),
-  role: row.role,
-  content: row.content,
-  chapter: row.chapter,
-  citations: row.citations,
-  toolCalls: row.tool_calls,
-  metadata: row.metadata,
-  model: row.model,
-  promptTokens: row.prompt_tokens,
-  completionTokens: row.completion_tokens,
-  cost: row.cost,
-  latencyMs: row.latency_ms,
-  parentId: row.parent_id,
-  agentId: row.agent_id,
-  clientMessageId: row.client_message_id,
-  sanitized: row.sanitized,
-  createdAt: row.created_at,
-});
 
 // Copied from packages/domain/src/messages/rows.ts and history.ts (latest page, or `before` a
 // seq; no chapter), which build the statement inside messageHistory() instead of exporting it.

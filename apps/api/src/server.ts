@@ -16,6 +16,7 @@ import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.
 import { createRateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
+  Parameters<typeof contentLimitsFrom>[0] &
   Pick<
     ApiConfig,
     | 'API_HOST'
@@ -23,12 +24,6 @@ export type ApiServerConfig = AuthConfig &
     | 'NODE_ENV'
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
-    | 'LIMIT_MAX_CONTENT_BYTES'
-    | 'LIMIT_MAX_JSON_BYTES'
-    | 'LIMIT_MAX_JSON_DEPTH'
-    | 'LIMIT_MAX_BATCH_SIZE'
-    | 'LIMIT_DEFAULT_PAGE_SIZE'
-    | 'LIMIT_MAX_PAGE_SIZE'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
   >;

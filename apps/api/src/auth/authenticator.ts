@@ -9,7 +9,7 @@ import {
   type TokenUser,
 } from '@threadstore/domain';
 import type { ApiConfig } from '../env.ts';
-import { createTokenVerifier } from './tokens.ts';
+import { createTokenVerifier, type TokenConfig } from './tokens.ts';
 
 export const ANONYMOUS_ID_HEADER = 'x-session-id';
 export const API_KEY_HEADER = 'x-api-key';
@@ -38,16 +38,7 @@ export function anonymousFrom(headers: IncomingHttpHeaders, allowAnonymous: bool
   return { principal: { kind: 'anonymous', anonymousId: given.toLowerCase() }, failure: null };
 }
 
-export type AuthConfig = Pick<
-  ApiConfig,
-  | 'AUTH_JWT_SECRET'
-  | 'AUTH_JWKS_URL'
-  | 'AUTH_JWT_ISSUER'
-  | 'AUTH_JWT_AUDIENCE'
-  | 'AUTH_LOCAL_ACCOUNTS'
-  | 'AUTH_LOCAL_TOKEN_TTL_SECONDS'
-  | 'AUTH_ALLOW_ANONYMOUS'
->;
+export type AuthConfig = TokenConfig & Pick<ApiConfig, 'AUTH_ALLOW_ANONYMOUS'>;
 
 export interface UserCacheOptions {
   /** Token users remembered at most; the least recently used go first. */

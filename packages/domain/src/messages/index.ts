@@ -3,3 +3,4 @@ export { prepareMessage, type PreparedMessage } from './prepare.ts';
 export { historyStatement, messageHistory } from './history.ts';
 export { getMessage, messageThread } from './read.ts';
 export { clearMessages, deleteMessage } from './remove.ts';
+export { toMessage, type MessageRow } from './rows.ts';
