@@ -37,8 +37,11 @@ describe('auth.claimAnonymous', () => {
     return created.map((session) => session.id);
   }
 
-  const rowsOf = (ids: string[]) =>
-    testDb.orm.em.fork().find(ChatSessionSchema, { id: { $in: ids } }, { orderBy: { createdAt: 'asc' } });
+  /** The sessions' rows in the order of `ids` (rows created in one flush share a created_at). */
+  const rowsOf = async (ids: string[]) => {
+    const rows = await testDb.orm.em.fork().find(ChatSessionSchema, { id: { $in: ids } });
+    return ids.map((id) => rows.find((row) => row.id === id)!);
+  };
 
   it('moves every session of the anonymous id to the user, deleted ones and messages included', async () => {
     const { userId, caller } = await signedInUser();
