@@ -104,7 +104,7 @@ try {
   });
   if (seeding.reused) log('reusing the data set seeded by an earlier run (same shape and seeding code)');
   loads.push(['after seeding', loadAverage()]);
-  if (process.env.DATABASE_URL === undefined) await keepWalForInspection(db.url);
+  if (process.env.DATABASE_URL === undefined) stops.push(await keepWalForInspection(db.url));
 
   const copySeconds: number[] = [];
   const migratedOnCopies = new Set<string>();
@@ -193,8 +193,10 @@ try {
   } else {
     log('xp-rollup is not registered in the worker: its figures are missing from this run');
   }
-  // Kept on the embedded server for the next run; not left behind on someone else's.
+  // The template stays on the embedded server for the next run, not on someone else's server;
+  // the working copy (as big) goes either way.
   if (process.env.DATABASE_URL !== undefined) await snapshots.dropTemplate();
+  await snapshots.dropWorkingCopy();
 
   const report = render({
     machine,
@@ -231,17 +233,23 @@ async function stopAll(): Promise<void> {
 /**
  * A purge writes more WAL than max_wal_size, and checkpoints recycle segments, so pg_walinspect
  * could no longer read what a run wrote. On the benchmark's own embedded server only, segments
- * are kept long enough to be inspected right after the run.
+ * are kept long enough to be inspected right after each run; the returned function puts the
+ * setting back, and a checkpoint then frees the disk space they took.
  */
-async function keepWalForInspection(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`alter system set wal_keep_size = '16GB'`);
-    await client.query('select pg_reload_conf()');
-  } finally {
-    await client.end();
-  }
+async function keepWalForInspection(url: string): Promise<() => Promise<void>> {
+  const server = new URL(url);
+  server.pathname = '/postgres';
+  const configure = async (statements: string[]) => {
+    const client = new pg.Client({ connectionString: server.toString() });
+    await client.connect();
+    try {
+      for (const statement of statements) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await configure([`alter system set wal_keep_size = '16GB'`, 'select pg_reload_conf()']);
+  return () => configure(['alter system reset wal_keep_size', 'select pg_reload_conf()', 'checkpoint']);
 }
 
 async function describePostgres(client: pg.Client): Promise<Record<string, string>> {

@@ -80,6 +80,11 @@ export class Snapshots {
     await this.#admin((client) => client.query(`drop database if exists ${this.#template}`));
   }
 
+  /** Every run starts by replacing it anyway. */
+  async dropWorkingCopy(): Promise<void> {
+    await this.#admin((client) => client.query(`drop database if exists ${this.#work} with (force)`));
+  }
+
   async #admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client({ connectionString: this.#adminUrl });
     await client.connect();
