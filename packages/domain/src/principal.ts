@@ -9,9 +9,6 @@ export type Principal =
   | { kind: 'apiKey'; userId: string; role: UserRole; apiKeyId: string; scopes: readonly ApiKeyScope[] }
   | { kind: 'anonymous'; anonymousId: string };
 
-/** A signed-in principal: a user, directly or through one of their API keys. */
-export type UserPrincipal = Extract<Principal, { userId: string }>;
-
 /** Who owns a session: exactly one of a user and an anonymous visitor's id. */
 export type Owner = { userId: string; anonymousId?: undefined } | { anonymousId: string; userId?: undefined };
 
@@ -22,10 +19,6 @@ export function ownerOf(principal: Principal): Owner {
 /** The owner columns of `chat_sessions` as an ORM filter: `{ user: id }` or `{ anonymousId: id }`. */
 export function ownerFilter(owner: Owner): { user: string } | { anonymousId: string } {
   return owner.userId !== undefined ? { user: owner.userId } : { anonymousId: owner.anonymousId };
-}
-
-export function isUser(principal: Principal): principal is UserPrincipal {
-  return principal.kind !== 'anonymous';
 }
 
 /** How the audit log names a principal. */

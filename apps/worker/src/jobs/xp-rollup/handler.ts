@@ -275,12 +275,7 @@ async function foldLedgerBatch(
   );
   await tx.execute(
     `with ${MISSIONS_CTE},
-     gained as (
-       select t.user_id, m.id as mission_id, ${missionProgress('t', 'm')} as progress
-         from academy_xp_transactions t join missions m on ${countsForMission('t', 'm')}
-        where ${batch}
-        group by t.user_id, m.id, m.measure, m.target
-     )
+     ${missionGains(batch)}
      insert into academy_user_missions as um (user_id, mission_id, progress)
      select user_id, mission_id, progress from gained
      on conflict (user_id, mission_id) do update set progress = um.progress + excluded.progress
@@ -374,12 +369,7 @@ async function rebuildNextLearners(
   );
   await tx.execute(
     `with ${MISSIONS_CTE},
-     gained as (
-       select t.user_id, m.id as mission_id, ${missionProgress('t', 'm')} as progress
-         from academy_xp_transactions t join missions m on ${countsForMission('t', 'm')}
-        where ${inRange('t.user_id')} and ${below}
-        group by t.user_id, m.id, m.measure, m.target
-     ),
+     ${missionGains(`${inRange('t.user_id')} and ${below}`)},
      recomputed as (
        select user_id, mission_id, progress from gained
        union all
@@ -397,6 +387,16 @@ async function rebuildNextLearners(
   await tx.execute(`update academy_xp_rollup_state set rebuild_after_user = '${last}' where id = 1`);
   report.rebuild = { horizon, afterLearner: last };
   report.learnersRebuilt += rebuilt.affectedRows;
+}
+
+/** The `gained` CTE: each learner's progress towards each mission from the ledger rows `where` picks. */
+function missionGains(where: string): string {
+  return `gained as (
+       select t.user_id, m.id as mission_id, ${missionProgress('t', 'm')} as progress
+         from academy_xp_transactions t join missions m on ${countsForMission('t', 'm')}
+        where ${where}
+        group by t.user_id, m.id, m.measure, m.target
+     )`;
 }
 
 /**
