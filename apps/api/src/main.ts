@@ -1,5 +1,5 @@
+import { jobDefinitions } from '@threadstore/jobs';
 import { queueConnection, runService } from '@threadstore/runtime';
-import { jobs } from '@threadstore/worker/jobs';
 import { createJobQueue } from './admin/job-queue.ts';
 import { apiEnvSchema } from './env.ts';
 import { createApiServer } from './server.ts';
@@ -12,7 +12,7 @@ await runService({
       connection: queueConnection(config, 'api'),
       schema: config.PGBOSS_SCHEMA,
       logger,
-      jobs,
+      jobs: jobDefinitions,
     });
     const api = createApiServer({ orm, logger, config, jobQueue });
     const { port } = await api.listen();

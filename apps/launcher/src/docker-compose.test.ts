@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { apiEnvSchema } from '@threadstore/api/env';
 import { databaseEnvSchema, parseDatabaseUrl } from '@threadstore/db';
 import { workerEnvSchema } from '@threadstore/worker/env';
-import { jobs } from '@threadstore/worker/jobs';
+import { jobDefinitions as jobs } from '@threadstore/jobs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type * as z from 'zod';

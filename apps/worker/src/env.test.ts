@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@threadstore/runtime';
+import { defineJob } from '@threadstore/jobs';
 import { configErrorOf } from '@threadstore/runtime/testing';
 import * as z from 'zod';
 import { workerEnvSchema } from './env.ts';
-import { defineJob } from './jobs/contract.ts';
 
-const doNothing = async () => ({ rowsAffected: 0, details: {} });
 const jobs = ['retention', 'vacuum'].map((name) =>
-  defineJob({ name, description: name, payload: z.object({}), schedule: { cron: '0 3 * * *' }, handler: doNothing }),
+  defineJob({ name, description: name, payload: z.object({}), schedule: { cron: '0 3 * * *' } }),
 );
 const schema = workerEnvSchema(jobs);
 const DATABASE_URL = 'postgres://worker@db:5432/threadstore';

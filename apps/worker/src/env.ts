@@ -1,13 +1,12 @@
 import { logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
-import type { JobContract } from './jobs/contract.ts';
-import { cronProblem, SCHEDULE_OFF, type ScheduleOverrides } from './jobs/schedule.ts';
+import { cronProblem, SCHEDULE_OFF, type JobDefinition, type ScheduleOverrides } from '@threadstore/jobs';
 
 /**
  * The worker's environment. It depends on the job registry because JOB_SCHEDULES may only name
  * jobs that exist: a typo there would otherwise leave the real job on its default schedule.
  */
-export function workerEnvSchema(jobs: readonly JobContract[]) {
+export function workerEnvSchema(jobs: readonly Pick<JobDefinition, 'name'>[]) {
   const jobNames = jobs.map((job) => job.name);
   return serviceDatabaseEnvSchema
     .extend(logEnvSchema.shape)

@@ -7,13 +7,15 @@ import type { PgBoss } from 'pg-boss';
 import * as z from 'zod';
 import { within } from '@threadstore/runtime/testing';
 import { testWorkerConfig, uniqueBossSchema } from '../test/worker-fixture.ts';
-import { deadLetterQueueName, defineJob, type JobContract } from './jobs/contract.ts';
+import { deadLetterQueueName } from '@threadstore/jobs';
+import { defineTestJob } from '../test/define-test-job.ts';
+import type { JobContract } from './jobs/contract.ts';
 import { REGISTRY_SCHEDULE_KEY, startWorker, type Worker } from './worker.ts';
 
 const logger = createLogger('worker-test', 'silent');
 const doNothing = async () => ({ rowsAffected: 0, details: {} });
 
-const nightlyReport = defineJob({
+const nightlyReport = defineTestJob({
   name: 'nightly-report',
   description: 'A scheduled job with tuned retries.',
   payload: z.object({}),
@@ -21,7 +23,7 @@ const nightlyReport = defineJob({
   schedule: { cron: '0 3 * * *' },
   handler: doNothing,
 });
-const hourlySweep = defineJob({
+const hourlySweep = defineTestJob({
   name: 'hourly-sweep',
   description: 'A scheduled job with the default queue options.',
   payload: z.object({}),
@@ -82,7 +84,7 @@ describe('startWorker', () => {
   });
 
   it('lets JOB_SCHEDULES replace a cron expression, schedule an on-demand job, or turn a schedule "off"', async () => {
-    const onDemand = defineJob({
+    const onDemand = defineTestJob({
       name: 'on-demand-audit',
       description: 'Has no default schedule.',
       payload: z.object({}),
@@ -109,7 +111,7 @@ describe('startWorker', () => {
 
   it('removes the schedule of a job no longer in the registry, and keeps schedules it does not own', async () => {
     const bossSchema = uniqueBossSchema();
-    const retired = defineJob({
+    const retired = defineTestJob({
       name: 'retired-cleanup',
       description: 'Scheduled by an older deploy, gone from this one.',
       payload: z.object({}),
@@ -143,7 +145,7 @@ describe('startWorker', () => {
     {
       await using _firstDeploy = await start(jobs, bossSchema);
     }
-    const retuned = defineJob({ ...nightlyReport, queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true } });
+    const retuned = defineTestJob({ ...nightlyReport, queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true } });
     await using worker = await start([retuned, hourlySweep], bossSchema);
 
     expect(await worker.boss.getQueue('nightly-report')).toMatchObject({
@@ -159,7 +161,7 @@ describe('startWorker', () => {
     {
       await using _firstDeploy = await start(jobs, bossSchema);
     }
-    const repoliced = defineJob({ ...nightlyReport, queue: { policy: 'singleton' } });
+    const repoliced = defineTestJob({ ...nightlyReport, queue: { policy: 'singleton' } });
 
     await expect(start([repoliced, hourlySweep], bossSchema)).rejects.toThrow(
       /queue "nightly-report" exists with policy "exclusive" but the job now asks for "singleton"/,
@@ -174,7 +176,7 @@ describe('startWorker', () => {
 
   it('stops gracefully: a job still running at the drain deadline is failed for a retry and recorded aborted', async () => {
     const started = Promise.withResolvers<void>();
-    const longHaul = defineJob({
+    const longHaul = defineTestJob({
       name: 'long-haul',
       description: 'Runs until its signal is aborted, then takes a while to finish the batch in hand.',
       payload: z.object({}),

@@ -7,7 +7,7 @@ import { createLogger } from '@threadstore/runtime';
 import { startServiceProcess, type ServiceProcess } from '@threadstore/runtime/testing';
 import * as z from 'zod';
 import { testWorkerConfig, uniqueBossSchema } from '../test/worker-fixture.ts';
-import { defineJob } from './jobs/contract.ts';
+import { defineTestJob } from '../test/define-test-job.ts';
 import { startWorker, type Worker } from './worker.ts';
 
 const workerDir = join(import.meta.dirname, '..');
@@ -128,7 +128,7 @@ describe('an expired run and its retry, on two workers', () => {
          insert into sweep_items (n) select generate_series(1, 12);`,
     );
     // Twelve items at 250 ms each outlast the 2 s expiry: the first attempt does about eight.
-    const sweep = defineJob({
+    const sweep = defineTestJob({
       name: 'expiring-sweep',
       description: 'Works through sweep_items one committed batch at a time, checking its signal between batches.',
       payload: z.object({}),

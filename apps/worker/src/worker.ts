@@ -2,9 +2,9 @@ import type { MikroORM } from '@threadstore/db';
 import { queueConnection, type Logger } from '@threadstore/runtime';
 import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { WorkerConfig } from './env.ts';
-import { deadLetterQueueName, type JobContract } from './jobs/contract.ts';
+import { deadLetterQueueName, resolveSchedules, type JobDefinition, type ScheduledJob } from '@threadstore/jobs';
+import type { JobContract } from './jobs/contract.ts';
 import { createJobRunner } from './jobs/runner.ts';
-import { resolveSchedules, type ScheduledJob } from './jobs/schedule.ts';
 
 /**
  * The `key` on every schedule the worker registers. The pg-boss schema may be shared (the API
@@ -97,7 +97,7 @@ function assertUniqueNames(jobs: readonly JobContract[]): void {
   }
 }
 
-export async function ensureQueues(boss: PgBoss, job: JobContract): Promise<void> {
+export async function ensureQueues(boss: PgBoss, job: JobDefinition): Promise<void> {
   const deadLetter = deadLetterQueueName(job.name);
   // `standard`, whatever the job's policy: every job that runs out of retries must land here, and
   // each of the other policies turns some jobs away or holds them back.

@@ -1,7 +1,9 @@
 import type { MikroORM } from '@threadstore/db';
 import { createLogger } from '@threadstore/runtime';
 import type * as z from 'zod';
-import type { JobContract, JobResult } from '../src/jobs/contract.ts';
+import type { JobDefinition } from '@threadstore/jobs';
+import type { JobResult } from '../src/jobs/contract.ts';
+import { jobs } from '../src/jobs/registry.ts';
 
 export interface DirectRun {
   result: JobResult;
@@ -10,11 +12,12 @@ export interface DirectRun {
 }
 
 /**
- * Runs a job's handler in this process with the context the runner would give it (payload parsed
- * by the contract, a fresh fork), without pg-boss or a receipt: for tests of what a handler does.
+ * Runs the handler the worker registered for a job in this process, with the context the runner
+ * would give it (payload parsed by the definition, a fresh fork), without pg-boss or a receipt:
+ * for tests of what a handler does.
  */
 export async function runHandler<Payload extends z.ZodType>(
-  job: JobContract<Payload>,
+  job: JobDefinition<Payload>,
   orm: MikroORM,
   payload: z.input<Payload>,
   {
@@ -23,7 +26,9 @@ export async function runHandler<Payload extends z.ZodType>(
   }: { signal?: AbortSignal; onProgress?: (details: Record<string, unknown>) => void } = {},
 ): Promise<DirectRun> {
   const progress: Record<string, unknown>[] = [];
-  const result = await job.handler({
+  const registered = jobs.find((candidate) => candidate.name === job.name);
+  if (registered === undefined) throw new Error(`the worker registers no handler for job "${job.name}"`);
+  const result = await registered.handler({
     em: orm.em.fork(),
     orm,
     payload: job.payload.parse(payload),

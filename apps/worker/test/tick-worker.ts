@@ -8,13 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runService } from '@threadstore/runtime';
 import * as z from 'zod';
 import { workerEnvSchema } from '../src/env.ts';
-import { defineJob } from '../src/jobs/contract.ts';
+import { defineTestJob } from './define-test-job.ts';
 import { jobs } from '../src/jobs/registry.ts';
 import { startWorker } from '../src/worker.ts';
 
 /** Holds its run for `holdMs` (or until aborted), and says which process ran it. */
 const probe = (name: string, holdMs: number) =>
-  defineJob({
+  defineTestJob({
     name,
     description: `Scheduled every minute; each run takes ${holdMs} ms.`,
     payload: z.object({}),

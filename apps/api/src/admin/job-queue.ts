@@ -1,14 +1,14 @@
 import type { Logger } from '@threadstore/runtime';
-import type { JobContract } from '@threadstore/worker/jobs';
+import type { JobDefinition } from '@threadstore/jobs';
 import { PgBoss, type ConstructorOptions, type Schedule } from 'pg-boss';
 
 /** The API's side of the worker's queues: what jobs exist, their schedules, and "run this now". */
 export interface JobQueue {
-  readonly jobs: readonly JobContract[];
+  readonly jobs: readonly JobDefinition[];
   /** The schedules the workers registered, by job name. */
   schedules(): Promise<Map<string, Schedule>>;
   /** Queues one run; null when pg-boss turned it away (an exclusive job already queued or running). */
-  send(job: JobContract, payload: Record<string, unknown>): Promise<string | null>;
+  send(job: JobDefinition, payload: Record<string, unknown>): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -25,7 +25,7 @@ export function createJobQueue({
   connection: Omit<ConstructorOptions, 'schema'>;
   schema: string;
   logger: Logger;
-  jobs: readonly JobContract[];
+  jobs: readonly JobDefinition[];
 }): JobQueue {
   let started: Promise<PgBoss> | undefined;
   const boss = (): Promise<PgBoss> =>

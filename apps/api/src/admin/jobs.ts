@@ -1,8 +1,7 @@
 import type { TJobInfo, TRunJobInput } from '@threadstore/contract';
 import type { EntityManager } from '@threadstore/db';
 import { DomainError, lastRunsByJob, notFound, recordAudit, type Actor } from '@threadstore/domain';
-import type { JobContract } from '@threadstore/worker/jobs';
-import * as z from 'zod';
+import { JobPayloadError, preparePayload, supportsDryRun } from '@threadstore/jobs';
 import type { JobQueue } from './job-queue.ts';
 
 /** Every job of the registry with its registered schedule and its latest run. */
@@ -34,13 +33,12 @@ export async function runJobNow(
 ): Promise<{ job: string; queueJobId: string }> {
   const job = queue.jobs.find((candidate) => candidate.name === input.job);
   if (job === undefined) throw notFound(`job "${input.job}"`);
-  if (input.dryRun === true && !supportsDryRun(job)) {
-    throw new DomainError('BAD_REQUEST', `job "${job.name}" has no dry run`);
-  }
-  const payload = { ...input.payload, ...(input.dryRun === true ? { dryRun: true } : {}) };
-  const parsed = job.payload.safeParse(payload);
-  if (!parsed.success) {
-    throw new DomainError('BAD_REQUEST', `invalid payload for job "${job.name}": ${z.prettifyError(parsed.error)}`);
+  let payload: Record<string, unknown>;
+  try {
+    payload = preparePayload(job, { payload: input.payload, dryRun: input.dryRun === true });
+  } catch (error) {
+    if (error instanceof JobPayloadError) throw new DomainError('BAD_REQUEST', error.message);
+    throw error;
   }
   let queueJobId: string | null;
   try {
@@ -64,10 +62,4 @@ export async function runJobNow(
   });
   await em.flush();
   return { job: job.name, queueJobId };
-}
-
-/** A job understands a dry run when its payload schema keeps `dryRun: true` instead of dropping it. */
-function supportsDryRun(job: JobContract): boolean {
-  const parsed = job.payload.safeParse({ dryRun: true });
-  return parsed.success && (parsed.data as { dryRun?: unknown }).dryRun === true;
 }

@@ -95,4 +95,23 @@ describe('the jobs CLI', () => {
     expect(unknownCommand.stderr).toMatch(/^usage: jobs run <job>/);
     expect(await testDb.orm.em.fork().count(MaintenanceRunSchema, { job: 'no-such-job' })).toBe(0);
   });
+
+  it('refuses an unknown flag with exit 64 before running anything (`--dryrun` is not `--dry-run`)', async () => {
+    const receipts = () => testDb.orm.em.fork().count(MaintenanceRunSchema, {});
+    const before = await receipts();
+    for (const args of [
+      ['run', 'retention', '--dryrun'],
+      ['run', 'stuck-run-reaper', '--dry-run', '--payload={}', '--force'],
+      ['runs', '--jobs', 'retention'],
+    ]) {
+      const result = await jobsCli(testDb.db.url, ...args);
+      expect(result.code).toBe(64);
+      expect(result.stderr).toMatch(/^Unknown option '--(dryrun|force|jobs)'/);
+      expect(result.stderr).toContain('usage: jobs run <job>');
+      expect(result.stdout).toBe('');
+    }
+    expect(await receipts()).toBe(before);
+    // The CLI creates a job's queue before it sends; no queue means nothing was sent.
+    expect(await boss.getQueue('retention')).toBeFalsy();
+  });
 });

@@ -10,25 +10,40 @@
  */
 import { parseArgs } from 'node:util';
 import { listMaintenanceRuns } from '@threadstore/domain';
+import { resolveSchedules } from '@threadstore/jobs';
 import { createLogger, loadConfigOrExit, openServiceDatabase, queueConnection } from '@threadstore/runtime';
 import { PgBoss } from 'pg-boss';
 import { workerEnvSchema } from '../env.ts';
 import { jobs } from '../jobs/registry.ts';
-import { resolveSchedules } from '../jobs/schedule.ts';
 import { runJobHere, UsageError } from './run-job.ts';
 
 const EXIT_USAGE = 64;
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    'dry-run': { type: 'boolean', default: false },
-    payload: { type: 'string' },
-    job: { type: 'string' },
-    limit: { type: 'string', default: '20' },
-  },
-  strict: false,
-});
+const USAGE =
+  'usage: jobs run <job> [--dry-run] [--payload <json>] | jobs schedules | jobs runs [--job <job>] [--limit <n>]';
+
+/**
+ * Strict: an unknown or misspelt flag stops the command before anything connects. Ignoring it
+ * would run the job for real when an operator typed `--dryrun` for `--dry-run`.
+ */
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        'dry-run': { type: 'boolean', default: false },
+        payload: { type: 'string' },
+        job: { type: 'string' },
+        limit: { type: 'string', default: '20' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(EXIT_USAGE);
+  }
+}
+const { positionals, values } = parseCommandLine();
 const [command, ...rest] = positionals;
 
 const config = loadConfigOrExit(workerEnvSchema(jobs));
@@ -55,7 +70,7 @@ try {
         jobs,
         name: rest[0],
         dryRun: values['dry-run'] === true,
-        payload: values.payload as string | undefined,
+        payload: values.payload,
         print: (line) => console.log(line),
       });
       break;
@@ -77,7 +92,7 @@ try {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit must be 1 to 500');
       const { items } = await listMaintenanceRuns(orm.em.fork(), {
-        job: values.job as string | undefined,
+        job: values.job,
         limit,
       });
       printTable(
@@ -94,8 +109,7 @@ try {
     }
     default:
       throw new UsageError(
-        `usage: jobs run <job> [--dry-run] [--payload <json>] | jobs schedules | jobs runs [--job <job>] [--limit <n>]` +
-          `\njobs: ${jobs.map((job) => job.name).join(', ')}`,
+        `${USAGE}\njobs: ${jobs.map((job) => job.name).join(', ')}`,
       );
   }
 } catch (error) {

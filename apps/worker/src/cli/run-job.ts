@@ -1,5 +1,6 @@
 import { MaintenanceRunSchema, type MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
+import { JobPayloadError, parsePayloadText, preparePayload } from '@threadstore/jobs';
 import type { Job, PgBoss } from 'pg-boss';
 import type { JobContract } from '../jobs/contract.ts';
 import { createJobRunner } from '../jobs/runner.ts';
@@ -44,15 +45,10 @@ export async function runJobHere({
   }
   let data: Record<string, unknown>;
   try {
-    data = { ...(payload === undefined ? {} : (JSON.parse(payload) as Record<string, unknown>)) };
-  } catch {
-    throw new UsageError('--payload must be a JSON object');
-  }
-  if (dryRun) data.dryRun = true;
-  const parsed = contract.payload.safeParse(data);
-  if (!parsed.success) throw new UsageError(`invalid payload for "${contract.name}": ${parsed.error.message}`);
-  if (dryRun && (parsed.data as { dryRun?: unknown }).dryRun !== true) {
-    throw new UsageError(`job "${contract.name}" has no dry run`);
+    data = preparePayload(contract, { payload: parsePayloadText(payload), dryRun });
+  } catch (error) {
+    if (error instanceof JobPayloadError) throw new UsageError(error.message);
+    throw error;
   }
 
   // The worker creates its queues when it starts; doing the same here lets an operator run a job

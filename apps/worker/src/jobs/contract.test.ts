@@ -1,32 +1,31 @@
 import { describe, expect, it } from 'vitest';
+import { defineJob, jobDefinitions } from '@threadstore/jobs';
 import * as z from 'zod';
-import { defineJob, type JobDefinition } from './contract.ts';
+import { handle, withHandlers } from './contract.ts';
+import { jobs } from './registry.ts';
 
-const definition: JobDefinition<z.ZodObject> = {
-  name: 'retention',
-  description: 'Deletes what has outlived its retention policy.',
-  payload: z.object({}),
-  handler: async () => ({ rowsAffected: 0, details: {} }),
-};
+const done = async () => ({ rowsAffected: 0, details: {} });
+const first = defineJob({ name: 'first', description: 'one', payload: z.object({}) });
+const second = defineJob({ name: 'second', description: 'two', payload: z.object({}) });
 
-describe('defineJob', () => {
-  it('gives a job the exclusive queue policy unless it asks for another, keeping its other options', () => {
-    expect(defineJob({ ...definition, queue: { retryLimit: 5 } }).queue).toEqual({
-      policy: 'exclusive',
-      retryLimit: 5,
-    });
-    expect(defineJob({ ...definition, queue: { policy: 'singleton' } }).queue).toEqual({ policy: 'singleton' });
+describe('the worker registry', () => {
+  it('registers a handler for every job definition, in the definitions order', () => {
+    expect(jobs.map((job) => job.name)).toEqual(jobDefinitions.map((job) => job.name));
+    for (const job of jobs) expect(typeof job.handler).toBe('function');
   });
 
-  it('refuses a name that is not kebab-case', () => {
-    for (const name of ['Retention', 'retention.dead', 'retention_sweep', '']) {
-      expect(() => defineJob({ ...definition, name })).toThrow(`job name "${name}" must be kebab-case`);
-    }
+  it('pairs handlers with definitions by name', () => {
+    const paired = withHandlers([first, second], [handle(second, done), handle(first, done)]);
+    expect(paired.map((job) => job.name)).toEqual(['first', 'second']);
   });
 
-  it('refuses an invalid default schedule, naming the job', () => {
-    expect(() => defineJob({ ...definition, schedule: { cron: '0 3 * * mon-fry' } })).toThrow(
-      /job "retention": default schedule "0 3 \* \* mon-fry" is not a valid cron expression/,
+  it('refuses a definition without a handler, a handler without a definition, and two handlers for one job', () => {
+    expect(() => withHandlers([first, second], [handle(first, done)])).toThrow('job "second" has no handler');
+    expect(() => withHandlers([first], [handle(first, done), handle(second, done)])).toThrow(
+      'handlers without a job definition: second',
+    );
+    expect(() => withHandlers([first], [handle(first, done), handle(first, done)])).toThrow(
+      'two handlers are registered for job "first"',
     );
   });
 });

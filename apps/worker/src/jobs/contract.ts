@@ -1,8 +1,7 @@
+import type { JobDefinition } from '@threadstore/jobs';
 import type { EntityManager, MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
-import type { Queue } from 'pg-boss';
 import type * as z from 'zod';
-import { cronProblem } from './schedule.ts';
 
 /** What a handler reports back; it becomes the run's receipt and pg-boss's job output. */
 export interface JobResult {
@@ -27,49 +26,41 @@ export interface JobContext<Payload> {
   reportProgress(details: Record<string, unknown>): Promise<void>;
 }
 
-/** pg-boss queue options a job may set; the dead-letter queue is always the worker's own. */
-export type JobQueueOptions = Omit<Queue, 'name' | 'deadLetter' | 'partition'>;
+export type JobHandler<Payload> = (context: JobContext<Payload>) => Promise<JobResult>;
 
-export interface JobDefinition<Payload extends z.ZodType> {
-  /** Kebab-case; also the pg-boss queue name. */
-  name: string;
-  description: string;
-  /** Validated before the handler runs; `{}` when the job was sent without data. */
-  payload: Payload;
-  queue?: JobQueueOptions;
-  /** Registered in UTC unless JOB_SCHEDULES overrides or turns it off. */
-  schedule?: { cron: string };
+/** A job as the worker runs it: its definition (from @threadstore/jobs) and the handler that does the work. */
+export interface JobContract<Payload extends z.ZodType = z.ZodType> extends JobDefinition<Payload> {
+  // Method syntax on purpose: it lets a list of jobs with different payloads be one JobContract[].
   handler(context: JobContext<z.output<Payload>>): Promise<JobResult>;
 }
 
-export interface JobContract<Payload extends z.ZodType = z.ZodType> extends JobDefinition<Payload> {
-  queue: JobQueueOptions & { policy: NonNullable<Queue['policy']> };
+/** Pairs a definition with its handler; the types make the handler take the definition's payload. */
+export function handle<Payload extends z.ZodType>(
+  definition: JobDefinition<Payload>,
+  handler: JobHandler<z.output<Payload>>,
+): JobContract<Payload> {
+  return { ...definition, handler };
 }
 
 /**
- * `exclusive` allows one job of the queue to be queued, retrying or running at a time, so a job
- * never runs beside itself, also across worker instances. `singleton` gives the same "one running"
- * guarantee but lets sends queue up behind a long run, which then run back to back; `exclusive`
- * drops the send instead (a cron tick that finds a run in progress is skipped), which is what a
- * periodic sweep wants. A run that ignores its abort signal after expiring is the one way two can
- * still overlap: pg-boss no longer counts it once it has failed the job.
+ * The worker's registry: every definition with the handler registered under its name, in the
+ * definitions' order. A definition without a handler (a job added to @threadstore/jobs but not
+ * here) or a handler without a definition stops the worker at load, naming it, rather than
+ * leaving a queue that the API can send to and nothing works.
  */
-const DEFAULT_QUEUE_OPTIONS = { policy: 'exclusive' } as const;
-
-/** Kebab-case keeps names clear of pg-boss's name rules and of the `.dead` suffix. */
-const JOB_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-/** Declares a job: its name, payload, queue options, default schedule and handler, checked once at load. */
-export function defineJob<Payload extends z.ZodType>(definition: JobDefinition<Payload>): JobContract<Payload> {
-  if (!JOB_NAME.test(definition.name)) {
-    throw new Error(`job name "${definition.name}" must be kebab-case (e.g. "retention-sweep")`);
+export function withHandlers(definitions: readonly JobDefinition[], handlers: readonly JobContract[]): JobContract[] {
+  const byName = new Map<string, JobContract>();
+  for (const contract of handlers) {
+    if (byName.has(contract.name)) throw new Error(`two handlers are registered for job "${contract.name}"`);
+    byName.set(contract.name, contract);
   }
-  const problem = definition.schedule && cronProblem(definition.schedule.cron);
-  if (problem) throw new Error(`job "${definition.name}": default schedule ${problem}`);
-  return { ...definition, queue: { ...DEFAULT_QUEUE_OPTIONS, ...definition.queue } };
-}
-
-/** Where a job lands once its retries are spent; kept for inspection and `boss.redrive()`, never worked. */
-export function deadLetterQueueName(jobName: string): string {
-  return `${jobName}.dead`;
+  const jobs = definitions.map((definition) => {
+    const contract = byName.get(definition.name);
+    if (contract === undefined) throw new Error(`job "${definition.name}" has no handler in the worker`);
+    byName.delete(definition.name);
+    return { ...definition, handler: contract.handler };
+  });
+  const orphans = [...byName.keys()];
+  if (orphans.length > 0) throw new Error(`handlers without a job definition: ${orphans.join(', ')}`);
+  return jobs;
 }

@@ -1,3 +1,3 @@
-/** What other apps (the API's admin procedures) may know of the worker's jobs. */
+/** The worker's jobs with their handlers, for the benchmarks that run a handler in their own process. */
 export { jobs } from './registry.ts';
 export type { JobContract } from './contract.ts';

@@ -1,13 +1,26 @@
-import type { JobContract } from './contract.ts';
-import { retentionJob } from './retention/contract.ts';
-import { statsJob } from './stats/contract.ts';
-import { stuckRunReaperJob } from './stuck-run-reaper/contract.ts';
-import { vacuumAnalyzeJob } from './vacuum-analyze/contract.ts';
-import { xpRollupJob } from './xp-rollup/contract.ts';
+import {
+  jobDefinitions,
+  retentionJob,
+  statsJob,
+  stuckRunReaperJob,
+  vacuumAnalyzeJob,
+  xpRollupJob,
+} from '@threadstore/jobs';
+import { handle, withHandlers, type JobContract } from './contract.ts';
+import { purgeExpired } from './retention/handler.ts';
+import { takeStatsSnapshot } from './stats/handler.ts';
+import { reapStuckRuns } from './stuck-run-reaper/handler.ts';
+import { vacuumAnalyze } from './vacuum-analyze/handler.ts';
+import { runXpRollup } from './xp-rollup/handler.ts';
 
 /**
- * The jobs this worker runs, listed explicitly (no discovery). Retention, vacuum, stats, XP
- * rollups and the reaper are added here as they are written. Code that registers jobs takes
- * the list as a parameter, so tests run their own.
+ * The jobs this worker runs: each definition of @threadstore/jobs with its handler, matched by
+ * name. Code that registers jobs takes the list as a parameter, so tests run their own.
  */
-export const jobs: JobContract[] = [retentionJob, vacuumAnalyzeJob, statsJob, stuckRunReaperJob, xpRollupJob];
+export const jobs: JobContract[] = withHandlers(jobDefinitions, [
+  handle(retentionJob, purgeExpired),
+  handle(vacuumAnalyzeJob, vacuumAnalyze),
+  handle(statsJob, takeStatsSnapshot),
+  handle(stuckRunReaperJob, reapStuckRuns),
+  handle(xpRollupJob, runXpRollup),
+]);

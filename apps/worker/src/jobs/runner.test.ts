@@ -9,9 +9,10 @@ import * as z from 'zod';
 import { JsonLines, within } from '@threadstore/runtime/testing';
 import { testWorkerConfig } from '../../test/worker-fixture.ts';
 import { startWorker, type Worker } from '../worker.ts';
-import { deadLetterQueueName, defineJob } from './contract.ts';
+import { deadLetterQueueName } from '@threadstore/jobs';
+import { defineTestJob } from '../../test/define-test-job.ts';
 
-const tidy = defineJob({
+const tidy = defineTestJob({
   name: 'tidy',
   description: 'Reports what it would delete, from a validated payload.',
   payload: z.object({ days: z.number().int().positive(), dryRun: z.boolean().default(false) }),
@@ -21,7 +22,7 @@ const tidy = defineJob({
 
 /** Set by the progress test: the handler signals once it has reported, then waits to be released. */
 let slowScanGates: { reported: PromiseWithResolvers<void>; release: PromiseWithResolvers<void> };
-const slowScan = defineJob({
+const slowScan = defineTestJob({
   name: 'slow-scan',
   description: 'Reports progress half-way, then waits for the test to let it finish.',
   payload: z.object({}),
@@ -33,7 +34,7 @@ const slowScan = defineJob({
   },
 });
 
-const broken = defineJob({
+const broken = defineTestJob({
   name: 'broken',
   description: 'Fails every attempt.',
   payload: z.object({}),
@@ -43,7 +44,7 @@ const broken = defineJob({
   },
 });
 
-const overrun = defineJob({
+const overrun = defineTestJob({
   name: 'overrun',
   description: 'Outlives expireInSeconds, then stops when its signal is aborted.',
   payload: z.object({}),

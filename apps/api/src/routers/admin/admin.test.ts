@@ -4,7 +4,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import { anonymousPrincipal, createTestUser } from '@threadstore/domain/testing';
 import type { Principal } from '@threadstore/domain';
 import { createLogger } from '@threadstore/runtime';
-import type { JobContract } from '@threadstore/worker/jobs';
+import { defineJob } from '@threadstore/jobs';
 import { PgBoss } from 'pg-boss';
 import * as z from 'zod';
 import { createJobQueue, type JobQueue } from '../../admin/job-queue.ts';
@@ -13,22 +13,14 @@ import { createContextInner } from '../../trpc/context.ts';
 
 const SCHEMA = 'pgboss_admin_test';
 
-// A job shaped like the worker's contracts; the queue only reads its name, payload and schedule.
-const sweep: JobContract = {
+// Definitions of the kind @threadstore/jobs holds; the API never sees a handler.
+const sweep = defineJob({
   name: 'test-sweep',
   description: 'a sweep with a dry run',
   payload: z.object({ dryRun: z.boolean().default(false), batchSize: z.number().int().min(1).default(100) }),
-  queue: { policy: 'exclusive' },
   schedule: { cron: '0 3 * * *' },
-  handler: () => Promise.resolve({ rowsAffected: 0, details: {} }),
-};
-const report: JobContract = {
-  name: 'test-report',
-  description: 'no dry run',
-  payload: z.object({}),
-  queue: { policy: 'exclusive' },
-  handler: () => Promise.resolve({ rowsAffected: 0, details: {} }),
-};
+});
+const report = defineJob({ name: 'test-report', description: 'no dry run', payload: z.object({}) });
 
 describe('admin procedures', () => {
   const testDb = useTestDatabase();

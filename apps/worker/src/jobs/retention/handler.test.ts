@@ -3,7 +3,7 @@ import type { MikroORM, RetentionTarget } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import type { Pool } from 'pg';
 import { runHandler } from '../../../test/job-context.ts';
-import { retentionJob } from './contract.ts';
+import { retentionJob } from '@threadstore/jobs';
 
 const HOURS_PER_DAY = 24;
 

@@ -1,7 +1,7 @@
 import type { RetentionScope, RetentionTarget } from '@threadstore/db';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { JobContext, JobResult } from '../contract.ts';
-import type { RetentionPayload } from './contract.ts';
+import type { RetentionPayload } from '@threadstore/jobs';
 
 /**
  * Retention deletes in bulk, by policy, across every owner, so it is plain SQL on one pooled

@@ -6,7 +6,7 @@ import { startServiceProcess, within, type ServiceProcess } from '@threadstore/r
 import { PgBoss } from 'pg-boss';
 import { runHandler } from '../../../test/job-context.ts';
 import { uniqueBossSchema } from '../../../test/worker-fixture.ts';
-import { retentionJob } from './contract.ts';
+import { retentionJob } from '@threadstore/jobs';
 
 const workerDir = join(import.meta.dirname, '../../..');
 const BATCH_SIZE = 50;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StatsSnapshotSchema } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { runHandler } from '../../../test/job-context.ts';
-import { statsJob } from './contract.ts';
+import { statsJob } from '@threadstore/jobs';
 
 const NO_COST = '0.0000000000';
 

@@ -1,7 +1,7 @@
 import { StatsSnapshotSchema } from '@threadstore/db';
 import type { PoolClient } from 'pg';
 import type { JobContext, JobResult } from '../contract.ts';
-import type { StatsPayload } from './contract.ts';
+import type { StatsPayload } from '@threadstore/jobs';
 
 /*
  * The statistics views and the per-day aggregates are read with plain SQL that builds the JSON

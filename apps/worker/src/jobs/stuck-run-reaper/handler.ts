@@ -1,16 +1,7 @@
 import type { EntityManager } from '@threadstore/db';
 import { canApply } from '@threadstore/domain';
+import type { StuckRunReaperPayload } from '@threadstore/jobs';
 import type { JobContext, JobResult } from '../contract.ts';
-
-export interface ReaperPayload {
-  /** A running session with no sign of life for this long is failed. */
-  staleAfterMinutes: number;
-  /** A job run still recorded as running after this long was left behind by a dead worker. */
-  abandonedRunAfterHours: number;
-  /** Finished job-run receipts older than this are deleted. */
-  keepRunsDays: number;
-  dryRun: boolean;
-}
 
 // The reaper fails runs through the same lifecycle the API enforces; a table that stopped
 // allowing running → failed must stop the reaper at load, not corrupt sessions at 3 a.m.
@@ -80,7 +71,7 @@ const COUNT_OLD_RUNS = `
    where outcome <> 'running' and finished_at < now() - make_interval(days => ?::int)
    limit ${PRUNE_BATCH}`;
 
-export async function reapStuckRuns({ em, payload }: JobContext<ReaperPayload>): Promise<JobResult> {
+export async function reapStuckRuns({ em, payload }: JobContext<StuckRunReaperPayload>): Promise<JobResult> {
   const { staleAfterMinutes, abandonedRunAfterHours, keepRunsDays, dryRun } = payload;
   const sessions = await ids(
     em,

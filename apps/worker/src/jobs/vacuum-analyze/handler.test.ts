@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { within } from '@threadstore/runtime/testing';
 import { runHandler } from '../../../test/job-context.ts';
-import { vacuumAnalyzeJob } from './contract.ts';
+import { vacuumAnalyzeJob } from '@threadstore/jobs';
 
 describe('vacuum-analyze', () => {
   const testDb = useTestDatabase();

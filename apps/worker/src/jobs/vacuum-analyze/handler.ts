@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { JobContext, JobResult } from '../contract.ts';
-import type { VacuumAnalyzePayload } from './contract.ts';
+import type { VacuumAnalyzePayload } from '@threadstore/jobs';
 
 /**
  * Tables of the service's schema with the figures that decide whether they need a vacuum.

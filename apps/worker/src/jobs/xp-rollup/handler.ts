@@ -1,4 +1,6 @@
 import type { EntityManager } from '@threadstore/db';
+import type { XpRollupPayload } from '@threadstore/jobs';
+import type { JobContext, JobResult } from '../contract.ts';
 import { levelSql } from './level.ts';
 import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
 
@@ -102,6 +104,24 @@ const NO_LEARNER = '00000000-0000-0000-0000-000000000000';
 const UNFOLDED_COUNT_LIMIT = 100_000;
 
 class DryRunRollback extends Error {}
+
+/** The job's handler: the rollup with the run's abort signal, reporting each committed batch as progress. */
+export async function runXpRollup({
+  em,
+  payload,
+  signal,
+  reportProgress,
+}: JobContext<XpRollupPayload>): Promise<JobResult> {
+  const report = await rollUpXp(em, {
+    ...payload,
+    signal,
+    onBatch: (progress) => reportProgress({ mode: payload.mode, dryRun: payload.dryRun, ...progress }),
+  });
+  return {
+    rowsAffected: report.ledgerRows + report.learnersRebuilt,
+    details: { mode: payload.mode, dryRun: payload.dryRun, ...report },
+  };
+}
 
 /** Runs the rollup until it has folded everything below the horizon, or `signal` is aborted. */
 export async function rollUpXp(em: EntityManager, options: RollupOptions): Promise<RollupReport> {

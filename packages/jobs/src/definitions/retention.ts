@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { defineJob } from '../contract.ts';
-import { purgeExpired } from './handler.ts';
+import { defineJob } from '../define.ts';
 
 export const retentionPayload = z.object({
   /** Counts what a real run would delete, per target and policy, and deletes nothing. */
@@ -30,5 +29,4 @@ export const retentionJob = defineJob({
   },
   // At night UTC; vacuum-analyze is scheduled half an hour later to clean up after it.
   schedule: { cron: '0 3 * * *' },
-  handler: purgeExpired,
 });

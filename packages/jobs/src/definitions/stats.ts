@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { defineJob } from '../contract.ts';
-import { takeStatsSnapshot } from './handler.ts';
+import { defineJob } from '../define.ts';
 
 export const statsPayload = z.object({
   /** Product figures cover this many UTC days, today included. */
@@ -21,5 +20,4 @@ export const statsJob = defineJob({
   // A missed snapshot is replaced by the next hour's, so one retry is enough.
   queue: { expireInSeconds: 300, retryLimit: 1, retryDelay: 60 },
   schedule: { cron: '0 * * * *' },
-  handler: takeStatsSnapshot,
 });

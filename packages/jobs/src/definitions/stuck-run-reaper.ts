@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { defineJob } from '../contract.ts';
-import { reapStuckRuns } from './handler.ts';
+import { defineJob } from '../define.ts';
 
 export const stuckRunReaperPayload = z.object({
   staleAfterMinutes: z
@@ -19,6 +18,7 @@ export const stuckRunReaperPayload = z.object({
   /** Lists what a real run would fail and close, changing nothing. */
   dryRun: z.boolean().default(false),
 });
+export type StuckRunReaperPayload = z.output<typeof stuckRunReaperPayload>;
 
 export const stuckRunReaperJob = defineJob({
   name: 'stuck-run-reaper',
@@ -34,5 +34,4 @@ export const stuckRunReaperJob = defineJob({
     retryBackoff: true,
   },
   schedule: { cron: '* * * * *' },
-  handler: reapStuckRuns,
 });

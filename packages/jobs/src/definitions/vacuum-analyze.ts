@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { defineJob } from '../contract.ts';
-import { vacuumAnalyze } from './handler.ts';
+import { defineJob } from '../define.ts';
 
 export const vacuumAnalyzePayload = z.object({
   /** Reports which tables would be vacuumed, and why, without vacuuming. */
@@ -32,5 +31,4 @@ export const vacuumAnalyzeJob = defineJob({
    * retention overruns, tonight's vacuum finds fewer dead tuples and the next night's the rest.
    */
   schedule: { cron: '30 3 * * *' },
-  handler: vacuumAnalyze,
 });
