@@ -14,3 +14,4 @@ export {
   ForeignKeyConstraintViolationException,
   CheckConstraintViolationException,
 } from '@mikro-orm/postgresql';
+export * from './roles.ts';

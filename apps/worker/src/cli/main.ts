@@ -108,9 +108,7 @@ try {
       break;
     }
     default:
-      throw new UsageError(
-        `${USAGE}\njobs: ${jobs.map((job) => job.name).join(', ')}`,
-      );
+      throw new UsageError(`${USAGE}\njobs: ${jobs.map((job) => job.name).join(', ')}`);
   }
 } catch (error) {
   if (!(error instanceof UsageError)) throw error;
