@@ -1,8 +1,12 @@
+import { loadDotEnvFile } from '@threadstore/db';
 import { jobDefinitions } from '@threadstore/jobs';
 import { queueConnection, runService } from '@threadstore/runtime';
 import { createJobQueue } from './admin/job-queue.ts';
 import { apiEnvSchema } from './env.ts';
 import { createApiServer } from './server.ts';
+
+// Settings from the repository's .env, under those the environment already sets.
+loadDotEnvFile();
 
 await runService({
   name: 'api',

@@ -4,13 +4,17 @@ import {
   connectionSettingsFromUrl,
   createOrm,
   migrate,
+  setUpRoles,
   startEmbeddedPostgres,
+  urlForRole,
+  DEFAULT_ROLE_NAMES,
   type RunningPostgres,
 } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 import type { LauncherEnv } from './env.ts';
 
 const APPS_DIR = join(import.meta.dirname, '..', '..');
+const EMBEDDED_ROLE_PASSWORD = 'threadstore-local';
 
 export interface LaunchOptions {
   env: LauncherEnv;
@@ -40,6 +44,9 @@ export interface Launched {
 export async function launch({ env, logger, mode, childEnv = process.env }: LaunchOptions): Promise<Launched> {
   let embedded: RunningPostgres | undefined;
   let databaseUrl = env.DATABASE_URL;
+  // With a DATABASE_URL of their own, users choose the role; the embedded server runs each
+  // process as its least-privilege role (packages/db/src/roles.ts).
+  let appUrls: { migrate: string; api: string; worker: string } | undefined;
   if (!databaseUrl) {
     embedded = await startEmbeddedPostgres({
       dataDir: env.EMBEDDED_PG_DIR,
@@ -47,6 +54,23 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
       onLog: (message) => logger.debug({ component: 'postgres' }, message),
     });
     databaseUrl = embedded.url;
+    try {
+      // The server listens on 127.0.0.1 only, like its superuser, so fixed passwords are enough.
+      const setup = await setUpRoles({
+        adminUrl: embedded.url,
+        passwords: { owner: EMBEDDED_ROLE_PASSWORD, api: EMBEDDED_ROLE_PASSWORD, worker: EMBEDDED_ROLE_PASSWORD },
+        queueSchema: childEnv.PGBOSS_SCHEMA ?? 'pgboss',
+      });
+      logger.debug(setup, 'database roles ready');
+    } catch (error) {
+      await embedded.stop();
+      throw error;
+    }
+    appUrls = {
+      migrate: urlForRole(embedded.url, DEFAULT_ROLE_NAMES.owner, EMBEDDED_ROLE_PASSWORD),
+      api: urlForRole(embedded.url, DEFAULT_ROLE_NAMES.api, EMBEDDED_ROLE_PASSWORD),
+      worker: urlForRole(embedded.url, DEFAULT_ROLE_NAMES.worker, EMBEDDED_ROLE_PASSWORD),
+    };
     logger.info(
       { dataDir: embedded.dataDir, port: embedded.port, url: databaseUrl.replace(/:[^:@/]+@/, ':***@') },
       'embedded PostgreSQL ready',
@@ -56,7 +80,10 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
   try {
     const orm = await createOrm({
       // No statement timeout for migrations: an index build on a big table may take minutes.
-      connection: { ...connectionSettingsFromUrl(databaseUrl, 'threadstore-launcher'), statementTimeoutMs: 0 },
+      connection: {
+        ...connectionSettingsFromUrl(appUrls?.migrate ?? databaseUrl, 'threadstore-launcher'),
+        statementTimeoutMs: 0,
+      },
       log: (message) => logger.debug({ component: 'orm' }, message),
     });
     try {
@@ -89,7 +116,7 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
   for (const app of ['api', 'worker'] as const) {
     const entry = mode === 'built' ? join(APPS_DIR, app, 'dist', 'main.js') : join(APPS_DIR, app, 'src', 'main.ts');
     const child = spawn(process.execPath, [...(mode === 'watch' ? ['--watch'] : []), entry], {
-      env: { NODE_ENV: 'development', ...childEnv, DATABASE_URL: databaseUrl },
+      env: { NODE_ENV: 'development', ...childEnv, DATABASE_URL: appUrls?.[app] ?? databaseUrl },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     children.set(app, child);

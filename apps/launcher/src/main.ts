@@ -1,6 +1,10 @@
+import { loadDotEnvFile } from '@threadstore/db';
 import { createLogger, loadConfigOrExit } from '@threadstore/runtime';
 import { launcherEnvSchema } from './env.ts';
 import { launch } from './launcher.ts';
+
+// Settings from the repository's .env, under those the environment already sets.
+loadDotEnvFile();
 
 const env = loadConfigOrExit(launcherEnvSchema);
 const logger = createLogger('launcher', env.LOG_LEVEL);

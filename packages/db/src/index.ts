@@ -15,3 +15,4 @@ export {
   CheckConstraintViolationException,
 } from '@mikro-orm/postgresql';
 export * from './roles.ts';
+export { loadDotEnvFile } from './env-file.ts';

@@ -83,9 +83,9 @@ describe('database roles', () => {
 
   it('lets the API role read and write rows, and check the migrations', async () => {
     expect(await outcome(url('api'), `select count(*) from chat_sessions`)).toBe('ok');
-    expect(await outcome(url('api'), `insert into users (id, issuer, subject) values (gen_random_uuid(), 'roles', 'a')`)).toBe(
-      'ok',
-    );
+    expect(
+      await outcome(url('api'), `insert into users (id, issuer, subject) values (gen_random_uuid(), 'roles', 'a')`),
+    ).toBe('ok');
     const orm = await createOrm({ connection: connectionSettingsFromUrl(url('api')) });
     try {
       expect((await getMigrationStatus(orm)).pending).toEqual([]);
@@ -110,9 +110,9 @@ describe('database roles', () => {
   });
 
   it('covers tables the owner creates later (a migration after setup), without running setup again', async () => {
-    expect(await outcome(url('owner'), `create table later_table (id int primary key generated always as identity, v text)`)).toBe(
-      'ok',
-    );
+    expect(
+      await outcome(url('owner'), `create table later_table (id int primary key generated always as identity, v text)`),
+    ).toBe('ok');
     expect(await outcome(url('api'), `insert into later_table (v) values ('x')`)).toBe('ok');
     expect(await outcome(url('worker'), `delete from later_table`)).toBe('ok');
     expect(await outcome(url('api'), `drop table later_table`)).toBe(INSUFFICIENT_PRIVILEGE);
@@ -139,7 +139,12 @@ describe('database roles', () => {
   });
 
   it('lets the worker run pg-boss in its schema and the API send jobs there, with no DDL', async () => {
-    const worker = new PgBoss({ connectionString: url('worker'), schema: QUEUE_SCHEMA, supervise: false, schedule: false });
+    const worker = new PgBoss({
+      connectionString: url('worker'),
+      schema: QUEUE_SCHEMA,
+      supervise: false,
+      schedule: false,
+    });
     await worker.start();
     await worker.createQueue('roles-test');
     await worker.schedule('roles-test', '0 3 * * *', {}, { tz: 'UTC' });

@@ -103,7 +103,9 @@ export async function setUpRoles({
       await run(
         `alter default privileges for role ${owner} in schema public grant select, insert, update, delete on tables to ${grantee}`,
       );
-      await run(`alter default privileges for role ${owner} in schema public grant usage, select on sequences to ${grantee}`);
+      await run(
+        `alter default privileges for role ${owner} in schema public grant usage, select on sequences to ${grantee}`,
+      );
     }
 
     // The API sends jobs and reads schedules and queues: rows of pg-boss's tables, no DDL. DELETE
@@ -115,7 +117,9 @@ export async function setUpRoles({
     await run(
       `alter default privileges for role ${worker} in schema ${queue} grant select, insert, update, delete on tables to ${api}`,
     );
-    await run(`alter default privileges for role ${worker} in schema ${queue} grant usage, select on sequences to ${api}`);
+    await run(
+      `alter default privileges for role ${worker} in schema ${queue} grant usage, select on sequences to ${api}`,
+    );
 
     // The worker's statistics and VACUUM (see the comment at the top for 15/16 against 17+).
     await run(`grant pg_read_all_stats to ${worker}`);

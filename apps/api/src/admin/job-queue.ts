@@ -30,7 +30,9 @@ export function createJobQueue({
   let started: Promise<PgBoss> | undefined;
   const boss = (): Promise<PgBoss> =>
     (started ??= (async () => {
-      const instance = new PgBoss({ ...connection, schema, supervise: false, schedule: false, max: 2 });
+      // migrate: false — the worker installs and upgrades pg-boss's schema; the API's database
+      // role may not run DDL (see packages/db/src/roles.ts).
+      const instance = new PgBoss({ ...connection, schema, supervise: false, schedule: false, migrate: false, max: 2 });
       instance.on('error', (error) => logger.error({ err: error, component: 'pg-boss' }, 'pg-boss error'));
       await instance.start();
       return instance;

@@ -9,6 +9,7 @@
  * or running, 78 bad configuration.
  */
 import { parseArgs } from 'node:util';
+import { loadDotEnvFile } from '@threadstore/db';
 import { listMaintenanceRuns } from '@threadstore/domain';
 import { resolveSchedules } from '@threadstore/jobs';
 import { createLogger, loadConfigOrExit, openServiceDatabase, queueConnection } from '@threadstore/runtime';
@@ -16,6 +17,9 @@ import { PgBoss } from 'pg-boss';
 import { workerEnvSchema } from '../env.ts';
 import { jobs } from '../jobs/registry.ts';
 import { runJobHere, UsageError } from './run-job.ts';
+
+// Settings from the repository's .env, under those the environment already sets.
+loadDotEnvFile();
 
 const EXIT_USAGE = 64;
 

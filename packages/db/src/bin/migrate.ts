@@ -3,7 +3,11 @@
 // service and `pnpm db:migrate`; prints one JSON object per line.
 import * as z from 'zod';
 import { connectionSettingsFromEnv, databaseEnvSchema } from '../connection.ts';
+import { loadDotEnvFile } from '../env-file.ts';
 import { createOrm, getMigrationStatus, migrate } from '../orm.ts';
+
+// Settings from the repository's .env, under those the environment already sets.
+loadDotEnvFile();
 
 const command = process.argv[2] ?? 'up';
 if (command !== 'up' && command !== 'status') {
