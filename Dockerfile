@@ -1,21 +1,32 @@
-# One image for every Threadstore process (api, worker, migrate); docker-compose picks the command.
-FROM node:24-slim AS build
-WORKDIR /app
+# One image for every Threadstore process (api, worker, migrate, roles); docker-compose picks the
+# command. Built the way turbo documents for monorepos: prune the workspace to what the apps need,
+# install from the pruned lockfile (a layer cached until a dependency changes), then build.
+# apps/launcher/src/image-build.test.ts runs these same steps without Docker.
+ARG NODE_IMAGE=node:24-slim
+
+FROM ${NODE_IMAGE} AS base
+ENV PNPM_HOME=/pnpm TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+ENV PATH=$PNPM_HOME:$PATH
 RUN npm install --global pnpm@10.34.9
-COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
-COPY apps/api/package.json apps/api/
-COPY apps/worker/package.json apps/worker/
-COPY apps/launcher/package.json apps/launcher/
-COPY packages/db/package.json packages/db/
-COPY packages/runtime/package.json packages/runtime/
-RUN pnpm install --frozen-lockfile
+
+FROM base AS pruner
+WORKDIR /app
 COPY . .
+RUN pnpm dlx turbo@2.11.11 prune @threadstore/api @threadstore/worker @threadstore/db --docker
+
+FROM base AS builder
+WORKDIR /app
+# Manifests and the pruned lockfile only: this layer is reused until a dependency changes.
+COPY --from=pruner /app/out/json/ .
+RUN pnpm install --frozen-lockfile
+COPY --from=pruner /app/out/full/ .
+COPY tsconfig.base.json ./
 RUN pnpm exec turbo run build --filter=@threadstore/api --filter=@threadstore/worker --filter=@threadstore/db
 
-FROM node:24-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app /app
+COPY --from=builder --chown=node:node /app /app
 USER node
 EXPOSE 3000
 CMD ["node", "apps/api/dist/main.js"]

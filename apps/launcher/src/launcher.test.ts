@@ -24,6 +24,8 @@ describe('launcher', () => {
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
       LOG_LEVEL: 'info',
+      LAUNCHER_MAX_RESTARTS: '2',
+      LAUNCHER_RESTART_BACKOFF_MS: '200',
     });
     await launcher.waitFor((l) => l.service === 'api' && l.msg === 'listening', 'api listening', 90_000);
     await launcher.waitFor((l) => l.service === 'worker' && l.msg === 'worker started', 'worker started', 90_000);
@@ -59,13 +61,27 @@ describe('launcher', () => {
     expect(launcher!.stdout.notJson).toEqual([]);
   });
 
-  it('stops everything and exits 1 when an app dies on its own', async () => {
-    const api = launcher!.stdout.lines.find((l) => l.service === 'api' && l.msg === 'listening')!;
-    process.kill(Number(api.pid), 'SIGKILL');
+  it('restarts a crashed app with PostgreSQL kept up, and gives up after repeated crashes', async () => {
+    const postgresPid = Number((await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const apiPids = () =>
+      launcher!.stdout.lines.filter((l) => l.service === 'api' && l.msg === 'listening').map((l) => Number(l.pid));
+
+    process.kill(apiPids()[0]!, 'SIGKILL');
+    await launcher!.waitFor(() => apiPids().length === 2, 'api restarted', 90_000);
+    const ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(isProcessAlive(postgresPid)).toBe(true);
+    expect(launcher!.child.exitCode).toBeNull();
+
+    // Two restarts allowed: the third crash in a row ends it.
+    process.kill(apiPids()[1]!, 'SIGKILL');
+    await launcher!.waitFor(() => apiPids().length === 3, 'api restarted again', 90_000);
+    process.kill(apiPids()[2]!, 'SIGKILL');
     expect((await launcher!.exited(60_000)).code).toBe(1);
-    expect(
-      launcher!.stdout.lines.some((l) => l.service === 'launcher' && /api exited unexpectedly/.test(String(l.msg))),
-    ).toBe(true);
+    const launcherLines = launcher!.stdout.lines.filter((l) => l.service === 'launcher').map((l) => String(l.msg));
+    expect(launcherLines.filter((msg) => msg === 'api exited unexpectedly; restarting it')).toHaveLength(2);
+    expect(launcherLines).toContain('api keeps crashing; giving up and stopping everything');
     expect(launcher!.stdout.lines.some((l) => l.service === 'worker' && l.msg === 'shutdown complete')).toBe(true);
+    expect(isProcessAlive(postgresPid)).toBe(false);
   });
 });

@@ -15,6 +15,7 @@ import type { LauncherEnv } from './env.ts';
 
 const APPS_DIR = join(import.meta.dirname, '..', '..');
 const EMBEDDED_ROLE_PASSWORD = 'threadstore-local';
+const MAX_BACKOFF_MS = 30_000;
 
 export interface LaunchOptions {
   env: LauncherEnv;
@@ -37,9 +38,10 @@ export interface Launched {
 
 /**
  * Brings the product up: the database (embedded unless DATABASE_URL is set), migrations, then
- * the API and the worker as child processes. If either app dies on its own, the other is
- * stopped too and `finished` resolves with 1, so a supervisor (or the person at the terminal)
- * sees a failure instead of half a product.
+ * the API and the worker as child processes. An app that crashes is restarted with exponential
+ * backoff while PostgreSQL and the other app stay up; after LAUNCHER_MAX_RESTARTS crashes in a
+ * row the launcher gives up, stops everything and `finished` resolves with 1, so a supervisor (or
+ * the person at the terminal) sees a failure instead of half a product.
  */
 export async function launch({ env, logger, mode, childEnv = process.env }: LaunchOptions): Promise<Launched> {
   let embedded: RunningPostgres | undefined;
@@ -103,9 +105,11 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
 
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    for (const timer of pendingRestarts) clearTimeout(timer);
     await Promise.all(
       [...children.entries()].map(([name, child]) => stopChild(name, child, env.SHUTDOWN_TIMEOUT_MS, logger)),
     );
@@ -113,27 +117,49 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
     resolveFinished(exitCode);
   };
 
-  for (const app of ['api', 'worker'] as const) {
+  const failures = { api: 0, worker: 0 };
+  const start = (app: 'api' | 'worker') => {
     const entry = mode === 'built' ? join(APPS_DIR, app, 'dist', 'main.js') : join(APPS_DIR, app, 'src', 'main.ts');
     const child = spawn(process.execPath, [...(mode === 'watch' ? ['--watch'] : []), entry], {
       env: { NODE_ENV: 'development', ...childEnv, DATABASE_URL: appUrls?.[app] ?? databaseUrl },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
+    const startedAt = Date.now();
     children.set(app, child);
     child.once('exit', (code, signal) => {
       children.delete(app);
       if (stopping) return;
       // Ctrl-C reaches the apps too (same process group) and they exit 0 after shutting down;
-      // only an app that dies any other way makes the launcher report a failure.
+      // an app that stops cleanly on its own is a stop, not a crash.
       if (code === 0) {
         logger.info({ app }, `${app} stopped; stopping everything`);
-      } else {
-        logger.error({ app, code, signal }, `${app} exited unexpectedly; stopping everything`);
-        exitCode = 1;
+        void stopAll();
+        return;
       }
-      void stopAll();
+      // A crash: restart it with backoff, PostgreSQL and the other app staying up. A child that
+      // ran for a while before crashing starts the count afresh; one that keeps crashing at once
+      // (bad configuration, a schema it refuses) is given up on, and everything stops with 1.
+      if (Date.now() - startedAt >= env.LAUNCHER_STABLE_AFTER_MS) failures[app] = 0;
+      failures[app] += 1;
+      if (failures[app] > env.LAUNCHER_MAX_RESTARTS) {
+        logger.error(
+          { app, code, signal, restarts: env.LAUNCHER_MAX_RESTARTS },
+          `${app} keeps crashing; giving up and stopping everything`,
+        );
+        exitCode = 1;
+        void stopAll();
+        return;
+      }
+      const delayMs = Math.min(env.LAUNCHER_RESTART_BACKOFF_MS * 2 ** (failures[app] - 1), MAX_BACKOFF_MS);
+      logger.error({ app, code, signal, attempt: failures[app], delayMs }, `${app} exited unexpectedly; restarting it`);
+      const timer = setTimeout(() => {
+        pendingRestarts.delete(timer);
+        if (!stopping) start(app);
+      }, delayMs);
+      pendingRestarts.add(timer);
     });
-  }
+  };
+  for (const app of ['api', 'worker'] as const) start(app);
   logger.info({ apps: [...children.keys()], mode }, 'started api and worker');
 
   return { databaseUrl, finished, stop: stopAll };

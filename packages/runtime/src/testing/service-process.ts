@@ -21,7 +21,17 @@ export interface ServiceProcess {
  * nothing inherited from the test runner, and its output captured for assertions.
  */
 export function startServiceProcess(entry: string, env: Record<string, string>, cwd?: string): ServiceProcess {
-  const child = spawn(process.execPath, [entry], {
+  return startProcess(process.execPath, [entry], env, cwd);
+}
+
+/** Any command (`bash scripts/start.sh`), captured the same way. */
+export function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): ServiceProcess {
+  const child = spawn(command, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
