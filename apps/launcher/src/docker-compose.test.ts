@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiEnvSchema } from '@threadstore/api/env';
-import { databaseEnvSchema, parseDatabaseUrl } from '@threadstore/db';
+import { databaseEnvSchema, DEFAULT_ROLE_NAMES, parseDatabaseUrl } from '@threadstore/db';
 import { workerEnvSchema } from '@threadstore/worker/env';
 import { jobDefinitions as jobs } from '@threadstore/jobs';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ interface ComposeFile {
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as ComposeFile;
-const { postgres, migrate, api, worker } = compose.services;
+const { postgres, roles, migrate, api, worker } = compose.services;
 
 /** What compose would substitute for `${NAME:-default}` when nothing is set in the environment. */
 function interpolate(value: string | number): string {
@@ -51,8 +51,8 @@ function unknownVariables(service: ComposeService, schema: z.ZodObject): string[
 }
 
 describe('docker-compose.yml', () => {
-  it('has the database, a migration step, the API and the worker', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'worker']);
+  it('has the database, a roles step, a migration step, the API and the worker', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'roles', 'worker']);
   });
 
   it('runs a current, supported PostgreSQL with a healthcheck and a named volume', () => {
@@ -65,21 +65,33 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts the apps only after migrations ran, and migrations only once PostgreSQL is healthy', () => {
-    expect(migrate!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(roles!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(migrate!.depends_on).toEqual({ roles: { condition: 'service_completed_successfully' } });
     for (const app of [api!, worker!]) {
       expect(app.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
     }
   });
 
-  it('points every app at the compose PostgreSQL with its own credentials', () => {
+  it('points every process at the compose PostgreSQL as its own role, with the password the roles step sets', () => {
     const db = environmentOf(postgres!);
-    for (const service of [migrate!, api!, worker!]) {
-      const url = parseDatabaseUrl(environmentOf(service).DATABASE_URL!);
-      expect(url).toMatchObject({
+    const rolesEnv = environmentOf(roles!);
+    expect(parseDatabaseUrl(rolesEnv.DATABASE_URL!)).toMatchObject({
+      host: 'postgres',
+      user: db.POSTGRES_USER,
+      password: db.POSTGRES_PASSWORD,
+      dbName: db.POSTGRES_DB,
+    });
+    const expected = [
+      [migrate!, DEFAULT_ROLE_NAMES.owner, rolesEnv.THREADSTORE_OWNER_PASSWORD],
+      [api!, DEFAULT_ROLE_NAMES.api, rolesEnv.THREADSTORE_API_PASSWORD],
+      [worker!, DEFAULT_ROLE_NAMES.worker, rolesEnv.THREADSTORE_WORKER_PASSWORD],
+    ] as const;
+    for (const [service, user, password] of expected) {
+      expect(parseDatabaseUrl(environmentOf(service).DATABASE_URL!)).toMatchObject({
         host: 'postgres',
         port: 5432,
-        user: db.POSTGRES_USER,
-        password: db.POSTGRES_PASSWORD,
+        user,
+        password,
         dbName: db.POSTGRES_DB,
       });
     }
@@ -108,7 +120,7 @@ describe('docker-compose.yml', () => {
 
   it('runs commands that the image builds, from sources that exist', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    for (const service of [migrate!, api!, worker!]) {
+    for (const service of [roles!, migrate!, api!, worker!]) {
       expect(service.build).toBe('.');
       const [binary, script] = service.command ?? [];
       expect(binary).toBe('node');

@@ -16,3 +16,4 @@ export {
 } from '@mikro-orm/postgresql';
 export * from './roles.ts';
 export { loadDotEnvFile } from './env-file.ts';
+export * from './backup.ts';

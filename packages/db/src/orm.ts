@@ -67,10 +67,15 @@ export async function assertSchemaCurrent(orm: MikroORM): Promise<void> {
  */
 const MIGRATION_LOCK_KEY = 7_341_120_001;
 
-/** Applies pending migrations, serialised across processes by an advisory lock. Returns their names. */
-export async function migrate(orm: MikroORM): Promise<string[]> {
+/**
+ * Applies pending migrations (up to and including `to` when given), serialised across processes
+ * by an advisory lock. Returns their names.
+ */
+export async function migrate(orm: MikroORM, { to }: { to?: string } = {}): Promise<string[]> {
   await assertSupportedServer(orm);
-  return withMigrationLock(orm, async () => (await orm.migrator.up()).map((m) => m.name));
+  return withMigrationLock(orm, async () =>
+    (await orm.migrator.up(to === undefined ? undefined : { to })).map((m) => m.name),
+  );
 }
 
 /** The PostgreSQL majors Threadstore is tested on (CI runs 15 and 18). */
