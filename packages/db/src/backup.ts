@@ -224,6 +224,18 @@ export async function restoreDatabase({ url, dir }: { url: string; dir: string }
     // Migrations seed rows of their own (the default retention policies); the backup holds those
     // rows as they were, edits included, so the seeded ones make way for them.
     await client.query(`truncate ${quoted(client, [...byName.keys()])}`);
+    // Indexes that back no constraint (full-text GIN, secondary B-trees) are built once after the
+    // load, as pg_restore does, instead of row by row: with them in place a restore is many times
+    // slower. Constraint indexes stay, the foreign keys checked during the load need them.
+    const secondary = (
+      await client.query<{ name: string; definition: string }>(
+        `select quote_ident(c.relname) as name, pg_get_indexdef(i.indexrelid) as definition
+           from pg_index i join pg_class c on c.oid = i.indexrelid
+          where c.relnamespace = 'public'::regnamespace
+            and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
+      )
+    ).rows;
+    for (const { name } of secondary) await client.query(`drop index ${name}`);
     for (const name of await loadOrder(client, [...byName.keys()])) {
       const table = byName.get(name)!;
       const target = client.query(
@@ -236,6 +248,7 @@ export async function restoreDatabase({ url, dir }: { url: string; dir: string }
       }
       rows += table.rows;
     }
+    for (const { definition } of secondary) await client.query(definition);
     // Serial and identity sequences start after the highest id loaded, or the next insert collides.
     const sequences = await client.query<{ tbl: string; col: string; seq: string }>(
       `select c.relname as tbl, a.attname as col, pg_get_serial_sequence(quote_ident(c.relname), a.attname) as seq
