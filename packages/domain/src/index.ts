@@ -20,3 +20,5 @@ export * from './sessions/archive.ts';
 export * from './sessions/delete.ts';
 export * from './sessions/run.ts';
 export * from './messages/index.ts';
+export * from './graph/index.ts';
+export * from './investigations/index.ts';

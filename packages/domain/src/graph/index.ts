@@ -1,0 +1,4 @@
+export { graphOf, ownerIdOf, assertOwnProject, type Graph } from './scope.ts';
+export { upsertEntity, getEntity, searchEntities, mergeEntities } from './entities.ts';
+export { upsertRelationship, removeRelationship, assertOwnEvidence } from './relationships.ts';
+export { entityNeighbours, entityPath, DEFAULT_TRAVERSAL_BUDGET, type TraversalBudget } from './traverse.ts';
