@@ -228,7 +228,7 @@ export async function mergeEntities(em: EntityManager, actor: Actor, input: TMer
       tx,
       `with relinked as (
          insert into investigation_entities (investigation_id, node_id)
-         select investigation_id, $2 from investigation_entities where node_id = $1
+         select investigation_id, $2::uuid from investigation_entities where node_id = $1::uuid
          on conflict do nothing
        )
        delete from investigation_entities where node_id = $1`,
@@ -242,18 +242,18 @@ export async function mergeEntities(em: EntityManager, actor: Actor, input: TMer
         where $1::text = any(evidence_entity_ids)`,
       ids,
     );
-    await query(tx, `update entity_nodes set merged_into_id = $2 where id = $1 or merged_into_id = $1`, ids);
+    await query(tx, `update entity_nodes set merged_into_id = $2::uuid where id = $1::uuid or merged_into_id = $1::uuid`, ids);
     const [result] = await query<NodeRow>(
       tx,
       `update entity_nodes n
           set aliases = (select coalesce(jsonb_agg(alias order by alias), '[]'::jsonb)
                            from (select distinct alias
-                                   from jsonb_array_elements_text(n.aliases || $3::jsonb || jsonb_build_array($4::text)) as alias) a
+                                   from jsonb_array_elements_text(n.aliases || $2::jsonb || jsonb_build_array($3::text)) as alias) a
                           where alias <> n.name),
-              properties = $5::jsonb || n.properties
-        where n.id = $2
+              properties = $4::jsonb || n.properties
+        where n.id = $1
        returning ${nodeColumns('n')}`,
-      [...ids, JSON.stringify(merged.aliases), merged.name, JSON.stringify(merged.properties)],
+      [survivor.id, JSON.stringify(merged.aliases), merged.name, JSON.stringify(merged.properties)],
     );
     recordAudit(tx, actor, {
       action: 'entities.merge',

@@ -111,6 +111,7 @@ export const RESOLVE_NODES = `
  * as (node walked from, node reached, edge). Both directions read an index alone: the unique
  * (source, target, type) key forwards, (target, source, type) backwards. LIMIT caps what one step
  * may hand back, so a walk through hubs stops with a clear error instead of filling memory.
+ * Parameters: the frontier, then the relationship types when `typed`, then the LIMIT.
  */
 export function stepStatement(direction: 'out' | 'in' | 'both', typed: boolean): string {
   const typeTest = typed ? ' and e.type = any($2::text[])' : '';
@@ -119,7 +120,7 @@ export function stepStatement(direction: 'out' | 'in' | 'both', typed: boolean):
   const back = `select e.target_id as from_id, e.source_id as to_id, e.id as edge_id
                   from entity_relationships e where e.target_id = any($1::uuid[])${typeTest}`;
   const body = direction === 'out' ? out : direction === 'in' ? back : `${out} union all ${back}`;
-  return `${body} limit $3`;
+  return `${body} limit ${typed ? '$3' : '$2'}`;
 }
 
 export interface StepRow {

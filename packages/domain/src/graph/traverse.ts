@@ -62,11 +62,12 @@ async function walk<T>(
           const left = deadline - Date.now();
           if (left <= 0) throw overBudget(budget, `took longer than ${budget.timeMs} ms`);
           await query(tx, `select set_config('statement_timeout', $1, true)`, [String(Math.ceil(left))]);
-          const rows = await query<StepRow>(tx, stepStatement(direction, types !== undefined), [
-            frontier,
-            types ?? null,
-            budget.maxNodes + 1,
-          ]);
+          const limit = budget.maxNodes + 1;
+          const rows = await query<StepRow>(
+            tx,
+            stepStatement(direction, types !== undefined),
+            types === undefined ? [frontier, limit] : [frontier, types, limit],
+          );
           if (rows.length > budget.maxNodes)
             throw overBudget(budget, `reached more than ${budget.maxNodes} edges in one step`);
           return rows;
