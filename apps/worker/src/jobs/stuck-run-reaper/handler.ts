@@ -1,6 +1,7 @@
 import type { EntityManager } from '@threadstore/db';
 import { canApply } from '@threadstore/domain';
 import type { JobContext, JobResult } from '../contract.ts';
+import { reapStuckInvestigations } from './investigations.ts';
 
 export interface ReaperPayload {
   /** A running session with no sign of life for this long is failed. */
@@ -93,8 +94,9 @@ export async function reapStuckRuns({ em, payload }: JobContext<ReaperPayload>):
     dryRun ? [abandonedRunAfterHours] : [abandonedRunAfterHours, abandonedRunAfterHours],
   );
   const pruned = await ids(em, dryRun ? COUNT_OLD_RUNS : PRUNE_OLD_RUNS, [keepRunsDays]);
+  const investigations = await reapStuckInvestigations(em, { staleAfterMinutes, dryRun });
   return {
-    rowsAffected: dryRun ? 0 : sessions.length + runs.length + pruned.length,
+    rowsAffected: dryRun ? 0 : sessions.length + runs.length + pruned.length + investigations.length,
     details: {
       dryRun,
       staleAfterMinutes,
@@ -103,6 +105,7 @@ export async function reapStuckRuns({ em, payload }: JobContext<ReaperPayload>):
       closedRuns: runs,
       keepRunsDays,
       prunedRuns: pruned.length,
+      failedInvestigations: investigations,
     },
   };
 }
