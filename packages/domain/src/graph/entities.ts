@@ -242,7 +242,11 @@ export async function mergeEntities(em: EntityManager, actor: Actor, input: TMer
         where $1::text = any(evidence_entity_ids)`,
       ids,
     );
-    await query(tx, `update entity_nodes set merged_into_id = $2::uuid where id = $1::uuid or merged_into_id = $1::uuid`, ids);
+    await query(
+      tx,
+      `update entity_nodes set merged_into_id = $2::uuid where id = $1::uuid or merged_into_id = $1::uuid`,
+      ids,
+    );
     const [result] = await query<NodeRow>(
       tx,
       `update entity_nodes n

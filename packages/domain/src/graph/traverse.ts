@@ -125,16 +125,26 @@ export async function entityNeighbours(
     depthOf.delete(start.id);
     return depthOf;
   });
-  // Outside the walk's transaction: it has given its connection back.
+  // Outside the walk's transaction: it has given its connection back. Without a node-type
+  // filter the page is cut here (uuids compare as their lower-case hex does) and only its nodes
+  // are read; with one, PostgreSQL filters the whole neighbourhood by type.
+  let candidates = [...depthOf].map(([id, depth]) => ({ id, depth }));
+  if (after !== null)
+    candidates = candidates.filter(
+      (node) => node.depth > after.depth || (node.depth === after.depth && node.id > after.id),
+    );
+  if (input.nodeTypes === undefined) {
+    candidates.sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    candidates = candidates.slice(0, size + 1);
+  }
   const { values, bind } = bindings();
   const rows = await query<NodeRow & { depth: number }>(
     em,
     `select ${nodeColumns('n')}, v.depth
-         from unnest(${bind([...depthOf.keys()])}::uuid[], ${bind([...depthOf.values()])}::int[]) as v(id, depth)
+         from unnest(${bind(candidates.map((node) => node.id))}::uuid[], ${bind(candidates.map((node) => node.depth))}::int[]) as v(id, depth)
          join entity_nodes n on n.id = v.id
         where n.owner_id = ${bind(ownerId)}
           ${input.nodeTypes === undefined ? '' : `and n.type = any(${bind(input.nodeTypes)}::text[])`}
-          ${after === null ? '' : `and (v.depth, v.id) > (${bind(after.depth)}::int, ${bind(after.id)}::uuid)`}
         order by v.depth, v.id
         limit ${bind(size + 1)}`,
     values,
