@@ -21,3 +21,5 @@ export * from './sessions/delete.ts';
 export * from './sessions/run.ts';
 export * from './messages/index.ts';
 export * from './identity/admin-role.ts';
+export * from './graph/index.ts';
+export * from './investigations/index.ts';

@@ -5,6 +5,9 @@ import { authRouter } from './auth/index.ts';
 import { healthRouter } from './health/index.ts';
 import { messagesRouter } from './messages/index.ts';
 import { sessionsRouter } from './sessions/index.ts';
+import { entitiesRouter } from './entities/index.ts';
+import { relationshipsRouter } from './relationships/index.ts';
+import { investigationsRouter } from './investigations/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -13,6 +16,9 @@ export const appRouter = router({
   sessions: sessionsRouter,
   messages: messagesRouter,
   admin: adminRouter,
+  entities: entitiesRouter,
+  relationships: relationshipsRouter,
+  investigations: investigationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

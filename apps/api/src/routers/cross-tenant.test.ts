@@ -13,6 +13,10 @@ interface VictimIds {
   sessionId: string;
   messageId: string;
   apiKeyId: string;
+  entityId: string;
+  otherEntityId: string;
+  relationshipId: string;
+  investigationId: string;
 }
 
 type Caller = ReturnType<typeof callerAs>;
@@ -43,6 +47,30 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.delete': (c, { messageId }) => c.messages.delete({ id: messageId }),
   'messages.clear': (c, { sessionId }) => c.messages.clear({ sessionId }),
   'apiKeys.revoke': (c, { apiKeyId }) => c.apiKeys.revoke({ id: apiKeyId }),
+  'entities.get': (c, { entityId }) => c.entities.get({ id: entityId }),
+  'entities.merge': (c, { entityId, otherEntityId }) =>
+    c.entities.merge({ survivorId: entityId, mergedId: otherEntityId }),
+  'entities.neighbours': (c, { entityId }) => c.entities.neighbours({ id: entityId, depth: 2 }),
+  'entities.path': (c, { entityId, otherEntityId }) => c.entities.path({ fromId: entityId, toId: otherEntityId }),
+  'relationships.upsert': (c, { entityId, otherEntityId }) =>
+    c.relationships.upsert({ sourceId: otherEntityId, targetId: entityId, type: 'forged' }),
+  'relationships.remove': (c, { relationshipId }) => c.relationships.remove({ id: relationshipId }),
+  'investigations.get': (c, { investigationId }) => c.investigations.get({ id: investigationId }),
+  'investigations.update': (c, { investigationId }) =>
+    c.investigations.update({ id: investigationId, title: 'taken over' }),
+  'investigations.start': (c, { investigationId }) => c.investigations.start({ id: investigationId }),
+  'investigations.progress': (c, { investigationId }) =>
+    c.investigations.progress({ id: investigationId, phase: 'x', confidence: 0.1 }),
+  'investigations.complete': (c, { investigationId }) => c.investigations.complete({ id: investigationId }),
+  'investigations.fail': (c, { investigationId }) => c.investigations.fail({ id: investigationId, error: 'x' }),
+  'investigations.cancel': (c, { investigationId }) => c.investigations.cancel({ id: investigationId }),
+  'investigations.addFinding': (c, { investigationId }) =>
+    c.investigations.addFinding({ id: investigationId, summary: 'planted', confidence: 1 }),
+  'investigations.findings': (c, { investigationId }) => c.investigations.findings({ id: investigationId }),
+  'investigations.link': (c, { investigationId }) =>
+    c.investigations.link({ id: investigationId, sessionIds: [randomUUID()] }),
+  'investigations.unlink': (c, { investigationId }) =>
+    c.investigations.unlink({ id: investigationId, sessionIds: [randomUUID()] }),
 };
 
 /** Procedures with no owned id in their input, and why that is safe. */
@@ -61,6 +89,10 @@ const NO_OWNED_ID: Record<string, string> = {
   'admin.runJob': 'admins only',
   'admin.listRuns': 'admins only',
   'admin.latestStats': 'admins only',
+  'entities.upsert': "writes the caller's own graph (a foreign projectId: graph/entities.test.ts)",
+  'entities.search': "the caller's own graph (checked below)",
+  'investigations.create': 'creates for the caller (foreign projectId and sessionId: investigations.test.ts)',
+  'investigations.list': "the caller's own investigations (checked below)",
 };
 
 describe('the cross-tenant matrix', () => {
@@ -76,7 +108,12 @@ describe('the cross-tenant matrix', () => {
       .execute(
         `select (select json_agg(s order by id) from chat_sessions s) as sessions,
                 (select json_agg(m order by id) from chat_messages m) as messages,
-                (select json_agg(k order by id) from api_keys k) as keys`,
+                (select json_agg(k order by id) from api_keys k) as keys,
+                (select json_agg(n order by id) from entity_nodes n) as nodes,
+                (select json_agg(r order by id) from entity_relationships r) as relationships,
+                (select json_agg(i order by id) from investigations i) as investigations,
+                (select json_agg(f order by id) from investigation_findings f) as findings,
+                (select count(*) from investigation_sessions) as linked_sessions`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string): Promise<VictimIds> {
@@ -98,7 +135,26 @@ describe('the cross-tenant matrix', () => {
       scopes: ['read', 'write'],
     });
     await em.flush();
-    return { sessionId: session.id, messageId: reply.id, apiKeyId: key.id };
+    // Anonymous visitors have no graph or investigations: the user who owns the key owns these.
+    const owner = callerAs(testDb.orm, { kind: 'user', userId: keyOwnerId, role: 'user' });
+    const entity = await owner.entities.upsert({ type: 'company', canonicalKey: randomUUID(), name: 'Secret Corp' });
+    const other = await owner.entities.upsert({ type: 'person', canonicalKey: randomUUID(), name: 'Secret Agent' });
+    const relationship = await owner.relationships.upsert({
+      sourceId: entity.entity.id,
+      targetId: other.entity.id,
+      type: 'employs',
+    });
+    const investigation = await owner.investigations.create({ title: 'secret research', query: 'who?' });
+    await owner.investigations.addFinding({ id: investigation.id, summary: 'a secret', confidence: 0.5 });
+    return {
+      sessionId: session.id,
+      messageId: reply.id,
+      apiKeyId: key.id,
+      entityId: entity.entity.id,
+      otherEntityId: other.entity.id,
+      relationshipId: relationship.relationship.id,
+      investigationId: investigation.id,
+    };
   }
 
   beforeAll(async () => {
@@ -129,7 +185,15 @@ describe('the cross-tenant matrix', () => {
 
   it("answers another principal's ids exactly as ids that do not exist, changing nothing", async () => {
     const before = await snapshot();
-    const missing: VictimIds = { sessionId: randomUUID(), messageId: randomUUID(), apiKeyId: randomUUID() };
+    const missing: VictimIds = {
+      sessionId: randomUUID(),
+      messageId: randomUUID(),
+      apiKeyId: randomUUID(),
+      entityId: randomUUID(),
+      otherEntityId: randomUUID(),
+      relationshipId: randomUUID(),
+      investigationId: randomUUID(),
+    };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
       for (const [procedure, call] of Object.entries(ID_CALLS)) {
@@ -155,6 +219,10 @@ describe('the cross-tenant matrix', () => {
         );
       }
       if (attacker.principal.kind === 'user') expect((await caller.apiKeys.list({})).items).toEqual([]);
+      if (attacker.principal.kind !== 'anonymous') {
+        expect((await caller.entities.search({ query: 'secret' })).items, attacker.name).toEqual([]);
+        expect((await caller.investigations.list({})).items, attacker.name).toEqual([]);
+      }
     }
   });
 

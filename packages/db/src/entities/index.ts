@@ -13,7 +13,12 @@ import {
 import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
-import { InvestigationSchema } from './investigation.ts';
+import {
+  InvestigationEntitySchema,
+  InvestigationFindingSchema,
+  InvestigationSchema,
+  InvestigationSessionSchema,
+} from './investigation.ts';
 import { KnowledgeEntrySchema } from './knowledge.ts';
 import { MaintenanceRunSchema, RetentionPolicySchema, StatsSnapshotSchema } from './maintenance.ts';
 import { MemorySchema } from './memory.ts';
@@ -44,6 +49,9 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  InvestigationFindingSchema,
+  InvestigationSessionSchema,
+  InvestigationEntitySchema,
 ];
 
 export * from './academy.ts';

@@ -2,6 +2,7 @@ import type { EntityManager } from '@threadstore/db';
 import { canApply } from '@threadstore/domain';
 import type { StuckRunReaperPayload } from '@threadstore/jobs';
 import type { JobContext, JobResult } from '../contract.ts';
+import { reapStuckInvestigations } from './investigations.ts';
 
 // The reaper fails runs through the same lifecycle the API enforces; a table that stopped
 // allowing running → failed must stop the reaper at load, not corrupt sessions at 3 a.m.
@@ -84,8 +85,9 @@ export async function reapStuckRuns({ em, payload }: JobContext<StuckRunReaperPa
     dryRun ? [abandonedRunAfterHours] : [abandonedRunAfterHours, abandonedRunAfterHours],
   );
   const pruned = await ids(em, dryRun ? COUNT_OLD_RUNS : PRUNE_OLD_RUNS, [keepRunsDays]);
+  const investigations = await reapStuckInvestigations(em, { staleAfterMinutes, dryRun });
   return {
-    rowsAffected: dryRun ? 0 : sessions.length + runs.length + pruned.length,
+    rowsAffected: dryRun ? 0 : sessions.length + runs.length + pruned.length + investigations.length,
     details: {
       dryRun,
       staleAfterMinutes,
@@ -94,6 +96,7 @@ export async function reapStuckRuns({ em, payload }: JobContext<StuckRunReaperPa
       closedRuns: runs,
       keepRunsDays,
       prunedRuns: pruned.length,
+      failedInvestigations: investigations,
     },
   };
 }

@@ -1,0 +1,3 @@
+export * from './lifecycle.ts';
+export { findOwnedInvestigation, toInvestigationDto } from './access.ts';
+export * from './investigations.ts';
