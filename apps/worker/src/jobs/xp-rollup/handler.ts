@@ -1,4 +1,5 @@
 import type { EntityManager } from '@threadstore/db';
+import { HORIZON_SQL } from './horizon.ts';
 import { levelSql } from './level.ts';
 import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
 
@@ -11,13 +12,13 @@ import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
  * visible when their transaction commits, so a transaction that took id 100 can commit after one
  * that took id 101 was folded, and an id watermark would skip it for good. Each row records its
  * inserting transaction (tx_id, a never-wrapping xid8). The rollup only folds rows whose tx_id is
- * below the horizon: the oldest transaction still running (pg_snapshot_xmin of the current
- * snapshot) or its own, whichever is older. Every transaction below the horizon has ended, so
- * every row it will ever contribute is already visible, and none can appear behind the watermark
- * later. The watermark is a (tx_id, id) position, so a single transaction that inserted a million
- * rows still folds in batches. Transaction ids are server-wide: a long transaction in any database
- * of the server holds the horizon back. Rows behind it wait (the receipt counts them as
- * `unfoldedRows`) but are never lost.
+ * below the horizon: the oldest transaction still running *in this database* or its own, whichever
+ * is older (horizon.ts says how, and why a transaction in another database of the server cannot
+ * hold it back). Every transaction of this database below the horizon has ended, so every row it
+ * will ever contribute is already visible, and none can appear behind the watermark later. The
+ * watermark is a (tx_id, id) position, so a single transaction that inserted a million rows still
+ * folds in batches. A long transaction in this database holds the horizon back; rows behind it
+ * wait (the receipt counts them as `unfoldedRows`) but are never lost.
  *
  * Exactly once. The watermark lives in academy_xp_rollup_state and moves in the same transaction
  * as the totals it accounts for, under a row lock on that state, so a batch is folded entirely or
@@ -182,14 +183,12 @@ async function foldNextBatch(tx: EntityManager, options: RollupOptions, report: 
 
 /** Fixes the horizon a rebuild folds below; learners are then recomputed from rows under it. */
 async function startRebuild(tx: EntityManager): Promise<string> {
-  const [row] = await tx.execute<{ horizon: string }[]>(
-    `update academy_xp_rollup_state
-        set rebuild_horizon = least(pg_snapshot_xmin(pg_current_snapshot()), pg_current_xact_id()),
-            rebuild_after_user = null
-      where id = 1
-      returning rebuild_horizon::text as horizon`,
+  const [horizon] = await tx.execute<{ txId: string }[]>(HORIZON_SQL);
+  await tx.execute(
+    `update academy_xp_rollup_state set rebuild_horizon = ?::xid8, rebuild_after_user = null where id = 1`,
+    [horizon!.txId],
   );
-  return row!.horizon;
+  return horizon!.txId;
 }
 
 async function foldLedgerBatch(
@@ -202,9 +201,7 @@ async function foldLedgerBatch(
   // The horizon includes this transaction's own id: rewards it inserts below must not land behind
   // the new watermark (a transaction that started after this one could otherwise set it past them).
   // Read first and inlined, so the scan below stops at it instead of filtering every later row.
-  const [horizon] = await tx.execute<{ txId: string }[]>(
-    `select least(pg_snapshot_xmin(pg_current_snapshot()), pg_current_xact_id())::text as "txId"`,
-  );
+  const [horizon] = await tx.execute<{ txId: string }[]>(HORIZON_SQL);
   const [end] = await tx.execute<(LedgerPosition & { rows: number })[]>(
     `select tx_id::text as "txId", id::text as id, count(*) over ()::int as rows
        from (select t.tx_id, t.id from academy_xp_transactions t
