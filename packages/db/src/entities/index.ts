@@ -7,6 +7,7 @@ import {
   AcademyUserBadgeSchema,
   AcademyUserMissionSchema,
   AcademyUserSchema,
+  AcademyWeeklyXpSchema,
   AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
@@ -44,6 +45,7 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  AcademyWeeklyXpSchema,
 ];
 
 export * from './academy.ts';

@@ -280,6 +280,11 @@ async function foldLedgerBatch(
       where um.status <> 'completed'`,
     [missionsJson(rules)],
   );
+  await tx.execute(
+    `insert into academy_weekly_xp as w (week, user_id, xp)
+     select ${weekOf('t')}, t.user_id, sum(t.amount) from academy_xp_transactions t where ${batch} group by 1, 2
+     on conflict (week, user_id) do update set xp = w.xp + excluded.xp`,
+  );
   const rewardsBefore = report.rewardsPaid;
   await settleLearners(tx, rules, inBatch, report);
 
@@ -378,6 +383,12 @@ async function rebuildNextLearners(
      select user_id, mission_id, progress from recomputed
      on conflict (user_id, mission_id) do update set progress = excluded.progress`,
     [missionsJson(rules)],
+  );
+  await tx.execute(`delete from academy_weekly_xp where ${inRange('user_id')}`);
+  await tx.execute(
+    `insert into academy_weekly_xp (week, user_id, xp)
+     select ${weekOf('t')}, t.user_id, sum(t.amount) from academy_xp_transactions t
+      where ${inRange('t.user_id')} and ${below} group by 1, 2`,
   );
   await settleLearners(tx, rules, inRange, report);
 
@@ -509,6 +520,9 @@ const isActivity = (t: string) => `${t}.amount > 0 and ${t}.reason <> '${MISSION
 
 /** Days are UTC days, whatever the server's time zone. */
 const activeDay = (t: string) => `(${t}.created_at at time zone 'UTC')::date`;
+
+/** The UTC week (starting on Monday) a row counts for on the weekly leaderboard. */
+const weekOf = (t: string) => `date_trunc('week', ${t}.created_at at time zone 'UTC')::date`;
 
 const countsForMission = (t: string, m: string) =>
   `${isActivity(t)}

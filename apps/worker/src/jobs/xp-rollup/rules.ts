@@ -59,8 +59,10 @@ export interface Rules {
  * incremental folding cannot see that, so run the job with `{"mode":"rebuild"}` afterwards.
  */
 export async function loadRules(em: EntityManager): Promise<Rules> {
-  const missions = await em.find(AcademyMissionSchema, {}, { orderBy: { code: 'asc' } });
-  const badges = await em.find(AcademyBadgeSchema, {}, { orderBy: { code: 'asc' } });
+  // Retired missions gain no progress and retired badges are awarded no more; what learners
+  // already have of them stays (a rebuild leaves their rows alone too).
+  const missions = await em.find(AcademyMissionSchema, { retiredAt: null }, { orderBy: { code: 'asc' } });
+  const badges = await em.find(AcademyBadgeSchema, { retiredAt: null }, { orderBy: { code: 'asc' } });
   const rules: Rules = { missions: [], badges: [], skipped: { missions: [], badges: [] } };
   for (const mission of missions) {
     const criteria = missionCriteriaSchema.safeParse(mission.criteria);

@@ -105,7 +105,7 @@ describe('xp-rollup', () => {
 
   beforeEach(async () => {
     await em().execute(
-      `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state`,
+      `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp`,
     );
   });
 
@@ -186,8 +186,12 @@ describe('xp-rollup', () => {
       `select user_id as "userId", source_ref as "sourceRef", amount from academy_xp_transactions where reason = ?`,
       [MISSION_REWARD_REASON],
     );
+    const weeklyRows = await reader.execute<{ userId: string; week: string; xp: number }[]>(
+      `select user_id as "userId", to_char(week, 'YYYY-MM-DD') as week, xp::int as xp from academy_weekly_xp`,
+    );
     const sorted = <T>(rows: T[]) => rows.map((row) => JSON.stringify(row)).sort();
     return {
+      weekly: sorted(weeklyRows.map((row) => ({ ...row, userId: name(row.userId) }))),
       learners: sorted(learnerRows.map(({ userId, ...rest }) => ({ learner: name(userId as string), ...rest }))),
       missions: sorted(
         missionRows.map((row) => ({ ...row, userId: name(row.userId), missionId: mission(row.missionId) })),
@@ -215,8 +219,18 @@ describe('xp-rollup', () => {
     const missionRows: object[] = [];
     const badgeRows: string[] = [];
     const rewardRows: object[] = [];
+    const weeklyRows: object[] = [];
     for (const learner of new Set(ledger.map((row) => row.userId))) {
       const rows = ledger.filter((row) => row.userId === learner);
+      // Weeks start on Monday (UTC); 1970-01-01 was a Thursday.
+      const weekOf = (row: LedgerRow) => {
+        const day = Math.floor(row.createdAt.getTime() / DAY_MS);
+        return new Date((day - ((day + 3) % 7)) * DAY_MS).toISOString().slice(0, 10);
+      };
+      for (const week of new Set(rows.map(weekOf))) {
+        const xp = rows.filter((row) => weekOf(row) === week).reduce((sum, row) => sum + row.amount, 0);
+        weeklyRows.push({ userId: name(learner), week, xp });
+      }
       const earned = rows.filter((row) => row.amount > 0).reduce((sum, row) => sum + row.amount, 0);
       const corrected = -rows.filter((row) => row.amount < 0).reduce((sum, row) => sum + row.amount, 0);
       const days = [...new Set(rows.filter(isActivity).map((row) => Math.floor(row.createdAt.getTime() / DAY_MS)))];
@@ -274,6 +288,7 @@ describe('xp-rollup', () => {
     }
     const sorted = <T>(rows: T[]) => rows.map((row) => JSON.stringify(row)).sort();
     return {
+      weekly: sorted(weeklyRows),
       learners: sorted(learnerRows),
       missions: sorted(missionRows),
       badges: badgeRows.sort(),
@@ -574,7 +589,7 @@ describe('xp-rollup', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 18 }), async (ops) => {
         await em().execute(
-          `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state`,
+          `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp`,
         );
         const late: EntityManager[] = [];
         try {

@@ -1,0 +1,170 @@
+/*
+ * The academy's SQL that bypasses the ORM, each statement with bound parameters ($n).
+ *
+ * - Awards are one INSERT … ON CONFLICT DO NOTHING on the ledger's unique (user_id, source_ref): a
+ *   retried or concurrent award of the same event inserts at most one row, whatever the timing,
+ *   without a read-then-write race. The audit row rides in the same statement.
+ * - Leaderboards read the (total_xp, user_id) and (week, xp, user_id) indexes backwards: a page is
+ *   an index range after the cursor's (xp, user id), never an OFFSET, so page 1,000 costs what
+ *   page 1 does and a learner moving between two page loads is neither skipped twice nor lost.
+ * - A rank is competition ranking: 1 + the learners with strictly more XP, so learners tied in XP
+ *   share a rank, and a tie is listed in the same (user id) order every time.
+ */
+import { bindings, query, type Bind } from '../messages/sql.ts';
+import { auditInsert } from '../messages/sql.ts';
+import type { Actor } from '../principal.ts';
+import type { EntityManager } from '@threadstore/db';
+
+export interface LedgerRow {
+  id: string;
+  amount: number;
+  reason: string;
+  source_ref: string;
+  created_at: Date;
+}
+
+/**
+ * Inserts one ledger row unless the learner already has one for `sourceRef`; the row that is
+ * there afterwards (new or old) and whether this call inserted it. The audit row is written only
+ * with a new ledger row.
+ */
+export async function insertLedgerRow(
+  em: EntityManager,
+  actor: Actor,
+  row: { userId: string; amount: number; reason: string; sourceRef: string; metadata: Record<string, unknown> },
+  action: string,
+): Promise<{ row: LedgerRow; inserted: boolean }> {
+  const { values, bind } = bindings();
+  const [inserted] = await query<LedgerRow>(
+    em,
+    `with paid as (
+       insert into academy_xp_transactions (user_id, amount, reason, source_ref, metadata)
+       values (${bind(row.userId)}, ${bind(row.amount)}, ${bind(row.reason)}, ${bind(row.sourceRef)}, ${bind(JSON.stringify(row.metadata))}::jsonb)
+       on conflict (user_id, source_ref) do nothing
+       returning id, user_id, amount, reason, source_ref, created_at
+     ),
+     audited as (
+       ${auditInsert(actor, action, bind, {
+         subjectType: 'user',
+         subjectId: 'paid.user_id::text',
+         details: `jsonb_build_object('transactionId', paid.id::text, 'amount', paid.amount, 'reason', paid.reason, 'sourceRef', paid.source_ref)`,
+         from: 'paid',
+       })}
+     )
+     select id::text as id, amount, reason, source_ref, created_at from paid`,
+    values,
+  );
+  if (inserted !== undefined) return { row: inserted, inserted: true };
+  // The conflicting row committed before our insert gave up on it, so this read sees it.
+  const [existing] = await query<LedgerRow>(
+    em,
+    `select id::text as id, amount, reason, source_ref, created_at
+       from academy_xp_transactions where user_id = $1 and source_ref = $2`,
+    [row.userId, row.sourceRef],
+  );
+  return { row: existing!, inserted: false };
+}
+
+export interface BoardRow {
+  user_id: string;
+  display_name: string | null;
+  level: number;
+  xp: string;
+}
+
+/** Which board a statement reads: its rows as (user_id, xp, display_name, level) and its filter. */
+function board(period: 'allTime' | 'week', bind: Bind, week: string | null): { from: string; xp: string } {
+  if (period === 'allTime') {
+    return {
+      from: `(select user_id, total_xp as xp, display_name, level from academy_users) b`,
+      xp: 'b.xp',
+    };
+  }
+  return {
+    from: `(select w.user_id, w.xp, u.display_name, coalesce(u.level, 1) as level
+              from academy_weekly_xp w left join academy_users u using (user_id)
+             where w.week = ${bind(week)}::date) b`,
+    xp: 'b.xp',
+  };
+}
+
+/** The next `limit` learners after `after` (xp, user id) in board order, or the first ones. */
+export async function boardPage(
+  em: EntityManager,
+  period: 'allTime' | 'week',
+  week: string | null,
+  after: { xp: string; userId: string } | null,
+  limit: number,
+): Promise<BoardRow[]> {
+  const { values, bind } = bindings();
+  const { from } = board(period, bind, week);
+  const where = after === null ? '' : `where (b.xp, b.user_id) < (${bind(after.xp)}::bigint, ${bind(after.userId)}::uuid)`;
+  return query<BoardRow>(
+    em,
+    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from} ${where}
+      order by b.xp desc, b.user_id desc limit ${bind(limit)}`,
+    values,
+  );
+}
+
+/** The learner's row on the board, or none. */
+export async function boardRowOf(
+  em: EntityManager,
+  period: 'allTime' | 'week',
+  week: string | null,
+  userId: string,
+): Promise<BoardRow | undefined> {
+  const { values, bind } = bindings();
+  const { from } = board(period, bind, week);
+  const [row] = await query<BoardRow>(
+    em,
+    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from}
+      where b.user_id = ${bind(userId)}`,
+    values,
+  );
+  return row;
+}
+
+/** Up to `limit` learners just ahead of (or behind) the position (xp, user id), nearest first. */
+export async function boardNeighbours(
+  em: EntityManager,
+  period: 'allTime' | 'week',
+  week: string | null,
+  at: { xp: string; userId: string },
+  side: 'ahead' | 'behind',
+  limit: number,
+): Promise<BoardRow[]> {
+  const { values, bind } = bindings();
+  const { from } = board(period, bind, week);
+  const [compare, order] = side === 'ahead' ? ['>', 'asc'] : ['<', 'desc'];
+  return query<BoardRow>(
+    em,
+    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from}
+      where (b.xp, b.user_id) ${compare} (${bind(at.xp)}::bigint, ${bind(at.userId)}::uuid)
+      order by b.xp ${order}, b.user_id ${order} limit ${bind(limit)}`,
+    values,
+  );
+}
+
+/** Competition rank of each XP value: 1 + the learners on the board with more XP. */
+export async function ranksOf(
+  em: EntityManager,
+  period: 'allTime' | 'week',
+  week: string | null,
+  xps: readonly string[],
+): Promise<Map<string, number>> {
+  const distinct = [...new Set(xps)];
+  if (distinct.length === 0) return new Map();
+  const { values, bind } = bindings();
+  // Each count is an index-only range scan of the learners above the value.
+  const counted =
+    period === 'allTime'
+      ? `select count(*) from academy_users a where a.total_xp > v.xp`
+      : `select count(*) from academy_weekly_xp w where w.week = ${bind(week)}::date and w.xp > v.xp`;
+  const rows = await query<{ xp: string; rank: string }>(
+    em,
+    `select v.xp::text as xp, (${counted}) + 1 as rank from unnest(${bind(distinct)}::bigint[]) as v(xp)`,
+    values,
+  );
+  return new Map(rows.map((row) => [row.xp, Number(row.rank)]));
+}
