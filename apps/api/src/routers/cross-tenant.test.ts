@@ -13,6 +13,10 @@ interface VictimIds {
   sessionId: string;
   messageId: string;
   apiKeyId: string;
+  /** An academy conversation of the victim's (an anonymous victim's user, alice, owns it). */
+  academyConversationId: string;
+  /** The learner behind the victim (alice for the anonymous victim too). */
+  learnerId: string;
 }
 
 type Caller = ReturnType<typeof callerAs>;
@@ -43,6 +47,10 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.delete': (c, { messageId }) => c.messages.delete({ id: messageId }),
   'messages.clear': (c, { sessionId }) => c.messages.clear({ sessionId }),
   'apiKeys.revoke': (c, { apiKeyId }) => c.apiKeys.revoke({ id: apiKeyId }),
+  'academy.completeConversation': (c, { academyConversationId }) =>
+    c.academy.completeConversation({ id: academyConversationId }),
+  'academy.award': (c, { learnerId }) =>
+    c.academy.award({ userId: learnerId, amount: 50, reason: 'lesson', sourceEventId: 'cross-tenant' }),
 };
 
 /** Procedures with no owned id in their input, and why that is safe. */
@@ -61,6 +69,20 @@ const NO_OWNED_ID: Record<string, string> = {
   'admin.runJob': 'admins only',
   'admin.listRuns': 'admins only',
   'admin.latestStats': 'admins only',
+  'academy.profile': "the caller's own profile",
+  'academy.updateProfile': "the caller's own profile",
+  'academy.missions': "the catalog with the caller's own progress",
+  'academy.badges': "the caller's own badges",
+  'academy.startConversation': "creates for the caller; missionId is a catalog id (public), the session the caller's own",
+  'academy.conversations': "the caller's own conversations (checked below)",
+  'academy.leaderboard': 'public board of display names, no ids; the cursor is bound to its board',
+  'academy.rank': "the caller's own rank",
+  'academy.admin.createMission': 'admins only (routers/academy/academy.test.ts)',
+  'academy.admin.updateMission': 'admins only; missions are catalog, not owned',
+  'academy.admin.retireMission': 'admins only',
+  'academy.admin.createBadge': 'admins only',
+  'academy.admin.updateBadge': 'admins only; badges are catalog, not owned',
+  'academy.admin.retireBadge': 'admins only',
 };
 
 describe('the cross-tenant matrix', () => {
@@ -76,10 +98,13 @@ describe('the cross-tenant matrix', () => {
       .execute(
         `select (select json_agg(s order by id) from chat_sessions s) as sessions,
                 (select json_agg(m order by id) from chat_messages m) as messages,
-                (select json_agg(k order by id) from api_keys k) as keys`,
+                (select json_agg(k order by id) from api_keys k) as keys,
+                (select json_agg(c order by id) from academy_conversations c) as academy_conversations,
+                (select json_agg(x order by id) from academy_xp_transactions x) as xp_ledger,
+                (select json_agg(u order by user_id) from academy_users u) as learners`,
       );
 
-  async function ownedBy(principal: Principal, keyOwnerId: string): Promise<VictimIds> {
+  async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {
     const caller = callerAs(testDb.orm, principal);
     const session = await caller.sessions.create({ title: `secret plans of ${principal.kind}` });
     const root = await caller.messages.append({ sessionId: session.id, role: 'user', content: 'the secret' });
@@ -98,7 +123,17 @@ describe('the cross-tenant matrix', () => {
       scopes: ['read', 'write'],
     });
     await em.flush();
-    return { sessionId: session.id, messageId: reply.id, apiKeyId: key.id };
+    const conversation = await callerAs(testDb.orm, learner).academy.startConversation({
+      persona: 'tutor',
+      topic: `secret lesson of ${principal.kind}`,
+    });
+    return {
+      sessionId: session.id,
+      messageId: reply.id,
+      apiKeyId: key.id,
+      academyConversationId: conversation.id,
+      learnerId: keyOwnerId,
+    };
   }
 
   beforeAll(async () => {
@@ -106,8 +141,12 @@ describe('the cross-tenant matrix', () => {
     const alice = await createTestUser(em, { name: 'alice' });
     const visitor = anonymousPrincipal();
     victims.push(
-      { name: 'a user', principal: alice.principal, ids: await ownedBy(alice.principal, alice.userId) },
-      { name: 'an anonymous visitor', principal: visitor, ids: await ownedBy(visitor, alice.userId) },
+      {
+        name: 'a user',
+        principal: alice.principal,
+        ids: await ownedBy(alice.principal, alice.userId, alice.principal),
+      },
+      { name: 'an anonymous visitor', principal: visitor, ids: await ownedBy(visitor, alice.userId, alice.principal) },
     );
     const mallory = await createTestUser(em, { name: 'mallory' });
     const apiKeyId = randomUUID();
@@ -129,7 +168,13 @@ describe('the cross-tenant matrix', () => {
 
   it("answers another principal's ids exactly as ids that do not exist, changing nothing", async () => {
     const before = await snapshot();
-    const missing: VictimIds = { sessionId: randomUUID(), messageId: randomUUID(), apiKeyId: randomUUID() };
+    const missing: VictimIds = {
+      sessionId: randomUUID(),
+      messageId: randomUUID(),
+      apiKeyId: randomUUID(),
+      academyConversationId: randomUUID(),
+      learnerId: randomUUID(),
+    };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
       for (const [procedure, call] of Object.entries(ID_CALLS)) {
@@ -155,6 +200,7 @@ describe('the cross-tenant matrix', () => {
         );
       }
       if (attacker.principal.kind === 'user') expect((await caller.apiKeys.list({})).items).toEqual([]);
+      if (attacker.principal.kind !== 'anonymous') expect((await caller.academy.conversations()).items).toEqual([]);
     }
   });
 

@@ -33,6 +33,11 @@ import { insertLedgerRow } from './sql.ts';
  */
 export const CONVERSATION_COMPLETED_XP = 20;
 export const CONVERSATION_COMPLETED_REASON = 'academy_conversation';
+/**
+ * Paid conversations per learner per UTC day. The learner owns the session and so could write both
+ * sides of a conversation; the cap bounds what that can earn (a completion over it pays nothing).
+ */
+export const CONVERSATIONS_PAID_PER_DAY = 10;
 
 export function toConversationDto(conversation: AcademyConversation): TAcademyConversation {
   return {
@@ -152,7 +157,8 @@ export async function completeAcademyConversation(
     let xpAwarded = 0;
     if (!conversation.completedAt) {
       conversation.completedAt = new Date();
-      const { inserted } = await insertLedgerRow(
+      const underCap = (await conversationsPaidToday(tx, userId)) < CONVERSATIONS_PAID_PER_DAY;
+      const { inserted } = !underCap ? { inserted: false } : await insertLedgerRow(
         tx,
         actor,
         {
@@ -170,4 +176,19 @@ export async function completeAcademyConversation(
     const fresh = await tx.findOneOrFail(AcademyConversationSchema, { id }, { populate: ['session'], refresh: true });
     return { conversation: toConversationDto(fresh), xpAwarded };
   });
+}
+
+/**
+ * The learner's conversation payouts today, counted under a per-learner transaction lock so two
+ * completions racing at the cap cannot both pay.
+ */
+async function conversationsPaidToday(tx: EntityManager, userId: string): Promise<number> {
+  await query(tx, `select pg_advisory_xact_lock(hashtextextended('academy-conversation-cap:' || $1, 0))`, [userId]);
+  const [row] = await query<{ paid: number }>(
+    tx,
+    `select count(*)::int as paid from academy_xp_transactions
+      where user_id = $1 and reason = $2 and created_at >= date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'`,
+    [userId, CONVERSATION_COMPLETED_REASON],
+  );
+  return row!.paid;
 }
