@@ -164,7 +164,11 @@ export const ZCreateBadgeInput = z.strictObject({
   code: ZCode,
   name: z.string().trim().min(1).max(255),
   description: z.string().max(10_000).nullable().optional(),
-  iconUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  iconUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
   criteria: ZBadgeCriteria,
 });
 export type TCreateBadgeInput = z.infer<typeof ZCreateBadgeInput>;
@@ -173,7 +177,11 @@ export const ZUpdateBadgeInput = z.strictObject({
   id: ZId,
   name: z.string().trim().min(1).max(255).optional(),
   description: z.string().max(10_000).nullable().optional(),
-  iconUrl: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  iconUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
   criteria: ZBadgeCriteria.optional(),
 });
 export type TUpdateBadgeInput = z.infer<typeof ZUpdateBadgeInput>;

@@ -73,7 +73,8 @@ const NO_OWNED_ID: Record<string, string> = {
   'academy.updateProfile': "the caller's own profile",
   'academy.missions': "the catalog with the caller's own progress",
   'academy.badges': "the caller's own badges",
-  'academy.startConversation': "creates for the caller; missionId is a catalog id (public), the session the caller's own",
+  'academy.startConversation':
+    "creates for the caller; missionId is a catalog id (public), the session the caller's own",
   'academy.conversations': "the caller's own conversations (checked below)",
   'academy.leaderboard': 'public board of display names, no ids; the cursor is bound to its board',
   'academy.rank': "the caller's own rank",

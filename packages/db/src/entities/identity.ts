@@ -66,7 +66,13 @@ export const ApiKeySchema = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  checks: [check('api_keys', 'scopes', "cardinality(scopes) > 0 and scopes <@ array['read', 'write', 'academy.award']::text[]")],
+  checks: [
+    check(
+      'api_keys',
+      'scopes',
+      "cardinality(scopes) > 0 and scopes <@ array['read', 'write', 'academy.award']::text[]",
+    ),
+  ],
   triggers: [touchUpdatedAt()],
 });
 export type ApiKey = InferEntity<typeof ApiKeySchema>;

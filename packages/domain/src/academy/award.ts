@@ -40,7 +40,13 @@ export async function awardXp(
     result = await insertLedgerRow(
       em,
       actor,
-      { userId: input.userId, amount: input.amount, reason: input.reason, sourceRef: eventRef(input.sourceEventId), metadata },
+      {
+        userId: input.userId,
+        amount: input.amount,
+        reason: input.reason,
+        sourceRef: eventRef(input.sourceEventId),
+        metadata,
+      },
       'academy.award',
     );
   } catch (error) {
@@ -49,10 +55,14 @@ export async function awardXp(
   }
   const { row, inserted } = result;
   if (!inserted && (row.amount !== input.amount || row.reason !== input.reason)) {
-    throw new DomainError('CONFLICT', 'this source event was already awarded to this learner with another amount or reason', {
-      field: 'sourceEventId',
-      awarded: { amount: row.amount, reason: row.reason },
-    });
+    throw new DomainError(
+      'CONFLICT',
+      'this source event was already awarded to this learner with another amount or reason',
+      {
+        field: 'sourceEventId',
+        awarded: { amount: row.amount, reason: row.reason },
+      },
+    );
   }
   return {
     transactionId: row.id,

@@ -36,7 +36,8 @@ import { learnerOf } from './profile.ts';
  */
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
-const at = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
+const at = (value: string | null | undefined) =>
+  value === undefined ? undefined : value === null ? null : new Date(value);
 
 export function toMissionDto(mission: AcademyMission): TMission {
   const criteria = ZMissionCriteria.safeParse(mission.criteria);
@@ -78,7 +79,9 @@ function checkWindow(startsAt: Date | null, endsAt: Date | null): void {
 
 function codeTaken(error: unknown, what: string): never {
   if (error instanceof UniqueConstraintViolationException) {
-    throw new DomainError('CONFLICT', `a ${what} with this code exists (retired ones keep their code)`, { field: 'code' });
+    throw new DomainError('CONFLICT', `a ${what} with this code exists (retired ones keep their code)`, {
+      field: 'code',
+    });
   }
   throw error;
 }
@@ -125,7 +128,11 @@ export async function updateMission(
   limits: ContentLimits,
 ): Promise<TMission> {
   return em.transactional(async (tx) => {
-    const mission = await tx.findOne(AcademyMissionSchema, { id: input.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const mission = await tx.findOne(
+      AcademyMissionSchema,
+      { id: input.id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
     if (mission === null) throw notFound('mission');
     const changed: string[] = [];
     if (input.title !== undefined) mission.title = cleanText(input.title, 'title', limits);
@@ -152,7 +159,11 @@ export async function updateMission(
 /** Retiring twice is a no-op that keeps the first retirement's time. */
 export async function retireMission(em: EntityManager, actor: Actor, id: string): Promise<TMission> {
   return em.transactional(async (tx) => {
-    const mission = await tx.findOne(AcademyMissionSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const mission = await tx.findOne(
+      AcademyMissionSchema,
+      { id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
     if (mission === null) throw notFound('mission');
     if (!mission.retiredAt) {
       mission.retiredAt = new Date();
@@ -200,7 +211,11 @@ export async function updateBadge(
   limits: ContentLimits,
 ): Promise<TBadge> {
   return em.transactional(async (tx) => {
-    const badge = await tx.findOne(AcademyBadgeSchema, { id: input.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const badge = await tx.findOne(
+      AcademyBadgeSchema,
+      { id: input.id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
     if (badge === null) throw notFound('badge');
     if (input.name !== undefined) badge.name = cleanText(input.name, 'name', limits);
     if (input.description !== undefined) badge.description = cleanText(input.description, 'description', limits);
@@ -240,9 +255,17 @@ const CATALOG_LIMIT = 500;
  */
 export async function listLearnerMissions(em: EntityManager, actor: Actor): Promise<TLearnerMissions> {
   const userId = learnerOf(actor);
-  const progress = await em.find(AcademyUserMissionSchema, { user: userId }, { populate: ['mission'], limit: CATALOG_LIMIT });
+  const progress = await em.find(
+    AcademyUserMissionSchema,
+    { user: userId },
+    { populate: ['mission'], limit: CATALOG_LIMIT },
+  );
   const byMission = new Map(progress.map((row) => [row.mission.id, row]));
-  const offered = await em.find(AcademyMissionSchema, { retiredAt: null }, { orderBy: { code: 'asc' }, limit: CATALOG_LIMIT });
+  const offered = await em.find(
+    AcademyMissionSchema,
+    { retiredAt: null },
+    { orderBy: { code: 'asc' }, limit: CATALOG_LIMIT },
+  );
   const missions = new Map(offered.map((mission) => [mission.id, mission]));
   for (const row of progress) missions.set(row.mission.id, row.mission);
   const items = [...missions.values()]

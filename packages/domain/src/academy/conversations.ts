@@ -90,7 +90,9 @@ export async function startAcademyConversation(
       details: { sessionId: session.id, persona, missionId: input.missionId ?? null },
     });
     await tx.flush();
-    return toConversationDto(await tx.findOneOrFail(AcademyConversationSchema, { id: conversation.id }, { populate: ['session'] }));
+    return toConversationDto(
+      await tx.findOneOrFail(AcademyConversationSchema, { id: conversation.id }, { populate: ['session'] }),
+    );
   });
 }
 
@@ -150,7 +152,10 @@ export async function completeAcademyConversation(
       [sessionId],
     );
     if (!spoken?.learner || !spoken.agent) {
-      throw new DomainError('PRECONDITION_FAILED', 'a conversation completes once the learner and the agent have both spoken');
+      throw new DomainError(
+        'PRECONDITION_FAILED',
+        'a conversation completes once the learner and the agent have both spoken',
+      );
     }
     await tx.refresh(conversation.session);
     if (conversation.session.status !== 'completed') await completeSession(tx, actor, { id: sessionId }, limits);
@@ -158,18 +163,24 @@ export async function completeAcademyConversation(
     if (!conversation.completedAt) {
       conversation.completedAt = new Date();
       const underCap = (await conversationsPaidToday(tx, userId)) < CONVERSATIONS_PAID_PER_DAY;
-      const { inserted } = !underCap ? { inserted: false } : await insertLedgerRow(
-        tx,
-        actor,
-        {
-          userId,
-          amount: CONVERSATION_COMPLETED_XP,
-          reason: CONVERSATION_COMPLETED_REASON,
-          sourceRef: `academy-conversation:${id}`,
-          metadata: { conversationId: id, persona: conversation.persona ?? null, missionId: conversation.mission?.id ?? null },
-        },
-        'academy.completeConversation',
-      );
+      const { inserted } = !underCap
+        ? { inserted: false }
+        : await insertLedgerRow(
+            tx,
+            actor,
+            {
+              userId,
+              amount: CONVERSATION_COMPLETED_XP,
+              reason: CONVERSATION_COMPLETED_REASON,
+              sourceRef: `academy-conversation:${id}`,
+              metadata: {
+                conversationId: id,
+                persona: conversation.persona ?? null,
+                missionId: conversation.mission?.id ?? null,
+              },
+            },
+            'academy.completeConversation',
+          );
       if (inserted) xpAwarded = CONVERSATION_COMPLETED_XP;
       await tx.flush();
     }

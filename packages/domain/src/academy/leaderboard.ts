@@ -56,7 +56,13 @@ const digest = (binding: string, p: Omit<Position, never>) =>
     .slice(0, 22);
 
 function encodeCursor(position: Position, binding: string): string {
-  const body = { x: position.xp, u: position.userId, r: position.rank, i: position.index, d: digest(binding, position) };
+  const body = {
+    x: position.xp,
+    u: position.userId,
+    r: position.rank,
+    i: position.index,
+    d: digest(binding, position),
+  };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -107,7 +113,11 @@ export async function leaderboard(
   const items = page.map((row, n) => {
     index += 1;
     const rank =
-      previous !== null && previous.xp === row.xp ? previous.rank : n === 0 && firstRank !== undefined ? firstRank : index;
+      previous !== null && previous.xp === row.xp
+        ? previous.rank
+        : n === 0 && firstRank !== undefined
+          ? firstRank
+          : index;
     previous = { xp: row.xp, rank };
     return toEntry(row, rank, me);
   });

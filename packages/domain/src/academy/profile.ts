@@ -35,7 +35,11 @@ export async function updateAcademyProfile(
   const userId = learnerOf(actor);
   await ensureLearner(em, userId);
   return em.transactional(async (tx) => {
-    const learner = await tx.findOneOrFail(AcademyUserSchema, { user: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const learner = await tx.findOneOrFail(
+      AcademyUserSchema,
+      { user: userId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
     const before = learner.displayName ?? null;
     learner.displayName = input.displayName;
     recordAudit(tx, actor, {
@@ -50,7 +54,11 @@ export async function updateAcademyProfile(
 }
 
 const day = (value: unknown): string | null =>
-  value === null || value === undefined ? null : value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
+  value === null || value === undefined
+    ? null
+    : value instanceof Date
+      ? value.toISOString().slice(0, 10)
+      : String(value);
 
 export function toProfileDto(learner: AcademyUser): TAcademyProfile {
   return {

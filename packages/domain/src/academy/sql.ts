@@ -98,7 +98,8 @@ export async function boardPage(
 ): Promise<BoardRow[]> {
   const { values, bind } = bindings();
   const { from } = board(period, bind, week);
-  const where = after === null ? '' : `where (b.xp, b.user_id) < (${bind(after.xp)}::bigint, ${bind(after.userId)}::uuid)`;
+  const where =
+    after === null ? '' : `where (b.xp, b.user_id) < (${bind(after.xp)}::bigint, ${bind(after.userId)}::uuid)`;
   return query<BoardRow>(
     em,
     `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from} ${where}

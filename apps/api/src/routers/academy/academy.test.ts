@@ -236,9 +236,9 @@ describe('academy', () => {
       name: 'First steps',
       criteria: { measure: 'xp', threshold: 10 },
     });
-    expect(await refusal(adminCaller.academy.admin.createBadge({ code, name: 'again', criteria: badge.criteria! }))).toBe(
-      'CONFLICT',
-    );
+    expect(
+      await refusal(adminCaller.academy.admin.createBadge({ code, name: 'again', criteria: badge.criteria! })),
+    ).toBe('CONFLICT');
     await awarder.academy.award({ userId, amount: 15, reason: 'lesson', sourceEventId: 'badge-me' });
     await settleXp(testDb.orm);
     expect((await caller.academy.badges()).items.map((item) => item.badge.code)).toContain(code);
@@ -293,7 +293,9 @@ describe('academy', () => {
     const em = testDb.orm.em.fork();
     await em
       .getConnection()
-      .execute(`truncate academy_xp_transactions, academy_users, academy_weekly_xp, academy_user_missions, academy_user_badges, academy_xp_rollup_state`);
+      .execute(
+        `truncate academy_xp_transactions, academy_users, academy_weekly_xp, academy_user_missions, academy_user_badges, academy_xp_rollup_state`,
+      );
     const board: { userId: string; caller: ReturnType<typeof callerAs> }[] = [];
     for (let i = 0; i < 6; i++) board.push(await learner(`board-${i}-${randomUUID().slice(0, 6)}`));
     for (const [i, member] of board.entries()) await member.caller.academy.updateProfile({ displayName: `L${i}` });
@@ -327,13 +329,11 @@ describe('academy', () => {
             }
           }
           await settleXp(testDb.orm);
-          const ledger = await em
-            .getConnection()
-            .execute<{ user_id: string; amount: number; this_week: boolean }[]>(
-              `select user_id, amount,
+          const ledger = await em.getConnection().execute<{ user_id: string; amount: number; this_week: boolean }[]>(
+            `select user_id, amount,
                       created_at >= date_trunc('week', now() at time zone 'UTC') at time zone 'UTC' as this_week
                  from academy_xp_transactions`,
-            );
+          );
           for (const period of ['allTime', 'week'] as const) {
             // The recomputation: all-time is max(0, net), the week is the net of this week's rows;
             // every learner with a profile is on the all-time board, those with rows this week on the weekly one.
