@@ -34,10 +34,33 @@ export async function insertLedgerRow(
   row: { userId: string; amount: number; reason: string; sourceRef: string; metadata: Record<string, unknown> },
   action: string,
 ): Promise<{ row: LedgerRow; inserted: boolean }> {
-  const { values, bind } = bindings();
-  const [inserted] = await query<LedgerRow>(
+  const award = awardStatement(actor, row, action);
+  const [inserted] = await query<LedgerRow>(em, award.text, award.values);
+  if (inserted !== undefined) return { row: inserted, inserted: true };
+  // The conflicting row committed before our insert gave up on it, so this read sees it.
+  const [existing] = await query<LedgerRow>(
     em,
-    `with paid as (
+    `select id::text as id, amount, reason, source_ref, created_at
+       from academy_xp_transactions where user_id = $1 and source_ref = $2`,
+    [row.userId, row.sourceRef],
+  );
+  return { row: existing!, inserted: false };
+}
+
+/** A statement's text and its bound values: what the API runs, and the benchmark's bare baseline too. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** The award's INSERT … ON CONFLICT DO NOTHING with its audit row; returns the new row, or none. */
+export function awardStatement(
+  actor: Actor,
+  row: { userId: string; amount: number; reason: string; sourceRef: string; metadata: Record<string, unknown> },
+  action: string,
+): Statement {
+  const { values, bind } = bindings();
+  const text = `with paid as (
        insert into academy_xp_transactions (user_id, amount, reason, source_ref, metadata)
        values (${bind(row.userId)}, ${bind(row.amount)}, ${bind(row.reason)}, ${bind(row.sourceRef)}, ${bind(JSON.stringify(row.metadata))}::jsonb)
        on conflict (user_id, source_ref) do nothing
@@ -51,18 +74,8 @@ export async function insertLedgerRow(
          from: 'paid',
        })}
      )
-     select id::text as id, amount, reason, source_ref, created_at from paid`,
-    values,
-  );
-  if (inserted !== undefined) return { row: inserted, inserted: true };
-  // The conflicting row committed before our insert gave up on it, so this read sees it.
-  const [existing] = await query<LedgerRow>(
-    em,
-    `select id::text as id, amount, reason, source_ref, created_at
-       from academy_xp_transactions where user_id = $1 and source_ref = $2`,
-    [row.userId, row.sourceRef],
-  );
-  return { row: existing!, inserted: false };
+     select id::text as id, amount, reason, source_ref, created_at from paid`;
+  return { text, values };
 }
 
 export interface BoardRow {
@@ -88,84 +101,76 @@ function board(period: 'allTime' | 'week', bind: Bind, week: string | null): { f
   };
 }
 
+type Period = 'allTime' | 'week';
+const BOARD_COLUMNS = `b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp`;
+
 /** The next `limit` learners after `after` (xp, user id) in board order, or the first ones. */
-export async function boardPage(
-  em: EntityManager,
-  period: 'allTime' | 'week',
+export function boardPageStatement(
+  period: Period,
   week: string | null,
   after: { xp: string; userId: string } | null,
   limit: number,
-): Promise<BoardRow[]> {
+): Statement {
   const { values, bind } = bindings();
   const { from } = board(period, bind, week);
   const where =
     after === null ? '' : `where (b.xp, b.user_id) < (${bind(after.xp)}::bigint, ${bind(after.userId)}::uuid)`;
-  return query<BoardRow>(
-    em,
-    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from} ${where}
-      order by b.xp desc, b.user_id desc limit ${bind(limit)}`,
-    values,
-  );
+  const text = `select ${BOARD_COLUMNS} from ${from} ${where} order by b.xp desc, b.user_id desc limit ${bind(limit)}`;
+  return { text, values };
 }
 
 /** The learner's row on the board, or none. */
-export async function boardRowOf(
-  em: EntityManager,
-  period: 'allTime' | 'week',
-  week: string | null,
-  userId: string,
-): Promise<BoardRow | undefined> {
+export function boardRowStatement(period: Period, week: string | null, userId: string): Statement {
   const { values, bind } = bindings();
   const { from } = board(period, bind, week);
-  const [row] = await query<BoardRow>(
-    em,
-    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from}
-      where b.user_id = ${bind(userId)}`,
-    values,
-  );
-  return row;
+  return { text: `select ${BOARD_COLUMNS} from ${from} where b.user_id = ${bind(userId)}`, values };
 }
 
 /** Up to `limit` learners just ahead of (or behind) the position (xp, user id), nearest first. */
-export async function boardNeighbours(
-  em: EntityManager,
-  period: 'allTime' | 'week',
+export function boardNeighboursStatement(
+  period: Period,
   week: string | null,
   at: { xp: string; userId: string },
   side: 'ahead' | 'behind',
   limit: number,
-): Promise<BoardRow[]> {
+): Statement {
   const { values, bind } = bindings();
   const { from } = board(period, bind, week);
   const [compare, order] = side === 'ahead' ? ['>', 'asc'] : ['<', 'desc'];
-  return query<BoardRow>(
-    em,
-    `select b.user_id::text as user_id, b.display_name, b.level, b.xp::text as xp from ${from}
+  const text = `select ${BOARD_COLUMNS} from ${from}
       where (b.xp, b.user_id) ${compare} (${bind(at.xp)}::bigint, ${bind(at.userId)}::uuid)
-      order by b.xp ${order}, b.user_id ${order} limit ${bind(limit)}`,
-    values,
-  );
+      order by b.xp ${order}, b.user_id ${order} limit ${bind(limit)}`;
+  return { text, values };
 }
 
 /** Competition rank of each XP value: 1 + the learners on the board with more XP. */
-export async function ranksOf(
-  em: EntityManager,
-  period: 'allTime' | 'week',
-  week: string | null,
-  xps: readonly string[],
-): Promise<Map<string, number>> {
-  const distinct = [...new Set(xps)];
-  if (distinct.length === 0) return new Map();
+export function ranksStatement(period: Period, week: string | null, xps: readonly string[]): Statement {
   const { values, bind } = bindings();
   // Each count is an index-only range scan of the learners above the value.
   const counted =
     period === 'allTime'
       ? `select count(*) from academy_users a where a.total_xp > v.xp`
       : `select count(*) from academy_weekly_xp w where w.week = ${bind(week)}::date and w.xp > v.xp`;
-  const rows = await query<{ xp: string; rank: string }>(
-    em,
-    `select v.xp::text as xp, (${counted}) + 1 as rank from unnest(${bind(distinct)}::bigint[]) as v(xp)`,
-    values,
-  );
+  const text = `select v.xp::text as xp, (${counted}) + 1 as rank from unnest(${bind([...new Set(xps)])}::bigint[]) as v(xp)`;
+  return { text, values };
+}
+
+const run = <Row>(em: EntityManager, statement: Statement) => query<Row>(em, statement.text, statement.values);
+
+export const boardPage = (em: EntityManager, ...args: Parameters<typeof boardPageStatement>) =>
+  run<BoardRow>(em, boardPageStatement(...args));
+
+export const boardRowOf = async (em: EntityManager, ...args: Parameters<typeof boardRowStatement>) =>
+  (await run<BoardRow>(em, boardRowStatement(...args)))[0];
+
+export const boardNeighbours = (em: EntityManager, ...args: Parameters<typeof boardNeighboursStatement>) =>
+  run<BoardRow>(em, boardNeighboursStatement(...args));
+
+export async function ranksOf(
+  em: EntityManager,
+  ...args: Parameters<typeof ranksStatement>
+): Promise<Map<string, number>> {
+  if (args[2].length === 0) return new Map();
+  const rows = await run<{ xp: string; rank: string }>(em, ranksStatement(...args));
   return new Map(rows.map((row) => [row.xp, Number(row.rank)]));
 }
