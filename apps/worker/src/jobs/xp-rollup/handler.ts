@@ -274,9 +274,12 @@ async function foldLedgerBatch(
     `with ${MISSIONS_CTE},
      ${missionGains(batch)}
      insert into academy_user_missions as um (user_id, mission_id, progress)
-     select user_id, mission_id, progress from gained
+     select g.user_id, g.mission_id, g.progress from gained g
+      -- A completed mission's progress is at its target already: leave the row alone. Skipped
+      -- here too, where a plain index probe is cheaper than a conflicting insert's row lock.
+      where not exists (select 1 from academy_user_missions done
+                         where done.user_id = g.user_id and done.mission_id = g.mission_id and done.status = 'completed')
      on conflict (user_id, mission_id) do update set progress = um.progress + excluded.progress
-      -- A completed mission's progress is at its target already: leave the row alone.
       where um.status <> 'completed'`,
     [missionsJson(rules)],
   );
@@ -415,20 +418,26 @@ function missionGains(where: string): string {
 async function settleLearners(tx: EntityManager, rules: Rules, learners: LearnerFilter, report: RollupReport) {
   const [settled] = await tx.execute<{ completed: number; paid: number }[]>(
     `with ${MISSIONS_CTE},
-     settled as (
-       select um.id, least(um.progress, m.target) as progress,
+     computed as (
+       select um.id, um.status as old_status, um.progress as old_progress, least(um.progress, m.target) as progress,
               case when um.progress >= m.target then 'completed'
                    when m.ends_at <= now() then 'expired'
                    else 'in_progress' end as status
          from academy_user_missions um join missions m on m.id = um.mission_id
         where ${learners('um.user_id')}
      ),
+     -- Only the rows whose status or progress changes go on to the update: comparing here, where
+     -- each row has been read already, spares the update a lookup of every unchanged row.
+     settled as (
+       select id, progress, status from computed
+        where (old_status, old_progress) is distinct from (status, progress)
+     ),
      changed as (
        update academy_user_missions um
           set progress = s.progress, status = s.status,
               completed_at = case when s.status = 'completed' then coalesce(um.completed_at, now()) end
          from settled s
-        where um.id = s.id and (um.status, um.progress) is distinct from (s.status, s.progress)
+        where um.id = s.id
        returning um.user_id, um.mission_id, um.status
      ),
      paid as (
