@@ -3,11 +3,13 @@ import {
   ZMissionCriteria,
   type ContentLimits,
   type TBadge,
+  type TBadgeCriteria,
   type TCreateBadgeInput,
   type TCreateMissionInput,
   type TEarnedBadges,
   type TLearnerMissions,
   type TMission,
+  type TMissionCriteria,
   type TUpdateBadgeInput,
   type TUpdateMissionInput,
 } from '@threadstore/contract';
@@ -34,6 +36,9 @@ import { learnerOf } from './profile.ts';
  * mission rewards name them). Retired entries stop counting (the rollup skips them) and stop being
  * offered, but every learner keeps what they earned and still sees it.
  */
+
+// The criteria schemas, for the worker's xp-rollup, which reads what these procedures write.
+export { ZBadgeCriteria, ZMissionCriteria, type TBadgeCriteria, type TMissionCriteria };
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 const at = (value: string | null | undefined) =>
