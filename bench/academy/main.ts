@@ -371,12 +371,12 @@ try {
     await db.query(
       'truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp',
     );
-    // The ledger kit's first 10,000 learners exist already.
+    // The ledger kit's first 10,000 learners exist already, unless the XP part was skipped.
     await db.query(
       `insert into users (id, issuer, subject)
-       select ${learnerIdSql('u')}, 'bench', 'learner-' || u from generate_series($1::int, $2::int - 1) u
+       select ${learnerIdSql('u')}, 'bench', 'learner-' || u from generate_series(0, $1::int - 1) u
        on conflict do nothing`,
-      [LEDGER.learners, LEARNERS],
+      [LEARNERS],
     );
     // Long-tailed XP: most learners have little (and tie), a few have a lot.
     await db.query(
