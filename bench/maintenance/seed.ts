@@ -296,7 +296,7 @@ export async function resetLedger(url: string): Promise<void> {
   await client.connect();
   try {
     await client.query(
-      'truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state',
+      'truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp',
     );
   } finally {
     await client.end();

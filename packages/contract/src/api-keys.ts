@@ -1,8 +1,11 @@
 import * as z from 'zod';
 import { ZCursor, ZId, ZTimestamp } from './common.ts';
 
-/** `read` allows queries, `write` allows mutations; a key needs at least one. */
-export const ZApiKeyScope = z.enum(['read', 'write']);
+/**
+ * `read` allows queries, `write` allows mutations; a key needs at least one scope. `academy.award`
+ * allows academy.award (XP for learners) and nothing else; only administrators can create it.
+ */
+export const ZApiKeyScope = z.enum(['read', 'write', 'academy.award']);
 export type TApiKeyScope = z.infer<typeof ZApiKeyScope>;
 
 export const ZCreateApiKeyInput = z.strictObject({

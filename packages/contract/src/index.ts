@@ -11,3 +11,4 @@ export * from './messages.ts';
 export * from './admin.ts';
 export * from './graph.ts';
 export * from './investigations.ts';
+export * from './academy.ts';

@@ -18,6 +18,7 @@ const EXPECTED_TABLES = [
   'academy_user_badges',
   'academy_user_missions',
   'academy_users',
+  'academy_weekly_xp',
   'academy_xp_rollup_state',
   'academy_xp_transactions',
   'api_keys',

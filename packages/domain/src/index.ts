@@ -23,3 +23,4 @@ export * from './messages/index.ts';
 export * from './identity/admin-role.ts';
 export * from './graph/index.ts';
 export * from './investigations/index.ts';
+export * from './academy/index.ts';

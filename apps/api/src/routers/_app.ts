@@ -8,6 +8,7 @@ import { sessionsRouter } from './sessions/index.ts';
 import { entitiesRouter } from './entities/index.ts';
 import { relationshipsRouter } from './relationships/index.ts';
 import { investigationsRouter } from './investigations/index.ts';
+import { academyRouter } from './academy/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -19,6 +20,7 @@ export const appRouter = router({
   entities: entitiesRouter,
   relationships: relationshipsRouter,
   investigations: investigationsRouter,
+  academy: academyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -17,6 +17,10 @@ interface VictimIds {
   otherEntityId: string;
   relationshipId: string;
   investigationId: string;
+  /** An academy conversation of the victim's (an anonymous victim's user, alice, owns it). */
+  academyConversationId: string;
+  /** The learner behind the victim (alice for the anonymous victim too). */
+  learnerId: string;
 }
 
 type Caller = ReturnType<typeof callerAs>;
@@ -71,6 +75,10 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
     c.investigations.link({ id: investigationId, sessionIds: [randomUUID()] }),
   'investigations.unlink': (c, { investigationId }) =>
     c.investigations.unlink({ id: investigationId, sessionIds: [randomUUID()] }),
+  'academy.completeConversation': (c, { academyConversationId }) =>
+    c.academy.completeConversation({ id: academyConversationId }),
+  'academy.award': (c, { learnerId }) =>
+    c.academy.award({ userId: learnerId, amount: 50, reason: 'lesson', sourceEventId: 'cross-tenant' }),
 };
 
 /** Procedures with no owned id in their input, and why that is safe. */
@@ -93,6 +101,21 @@ const NO_OWNED_ID: Record<string, string> = {
   'entities.search': "the caller's own graph (checked below)",
   'investigations.create': 'creates for the caller (foreign projectId and sessionId: investigations.test.ts)',
   'investigations.list': "the caller's own investigations (checked below)",
+  'academy.profile': "the caller's own profile",
+  'academy.updateProfile': "the caller's own profile",
+  'academy.missions': "the catalog with the caller's own progress",
+  'academy.badges': "the caller's own badges",
+  'academy.startConversation':
+    "creates for the caller; missionId is a catalog id (public), the session the caller's own",
+  'academy.conversations': "the caller's own conversations (checked below)",
+  'academy.leaderboard': 'public board of display names, no ids; the cursor is bound to its board',
+  'academy.rank': "the caller's own rank",
+  'academy.admin.createMission': 'admins only (routers/academy/academy.test.ts)',
+  'academy.admin.updateMission': 'admins only; missions are catalog, not owned',
+  'academy.admin.retireMission': 'admins only',
+  'academy.admin.createBadge': 'admins only',
+  'academy.admin.updateBadge': 'admins only; badges are catalog, not owned',
+  'academy.admin.retireBadge': 'admins only',
 };
 
 describe('the cross-tenant matrix', () => {
@@ -113,10 +136,13 @@ describe('the cross-tenant matrix', () => {
                 (select json_agg(r order by id) from entity_relationships r) as relationships,
                 (select json_agg(i order by id) from investigations i) as investigations,
                 (select json_agg(f order by id) from investigation_findings f) as findings,
-                (select count(*) from investigation_sessions) as linked_sessions`,
+                (select count(*) from investigation_sessions) as linked_sessions,
+                (select json_agg(c order by id) from academy_conversations c) as academy_conversations,
+                (select json_agg(x order by id) from academy_xp_transactions x) as xp_ledger,
+                (select json_agg(u order by user_id) from academy_users u) as learners`,
       );
 
-  async function ownedBy(principal: Principal, keyOwnerId: string): Promise<VictimIds> {
+  async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {
     const caller = callerAs(testDb.orm, principal);
     const session = await caller.sessions.create({ title: `secret plans of ${principal.kind}` });
     const root = await caller.messages.append({ sessionId: session.id, role: 'user', content: 'the secret' });
@@ -146,6 +172,10 @@ describe('the cross-tenant matrix', () => {
     });
     const investigation = await owner.investigations.create({ title: 'secret research', query: 'who?' });
     await owner.investigations.addFinding({ id: investigation.id, summary: 'a secret', confidence: 0.5 });
+    const conversation = await callerAs(testDb.orm, learner).academy.startConversation({
+      persona: 'tutor',
+      topic: `secret lesson of ${principal.kind}`,
+    });
     return {
       sessionId: session.id,
       messageId: reply.id,
@@ -154,6 +184,8 @@ describe('the cross-tenant matrix', () => {
       otherEntityId: other.entity.id,
       relationshipId: relationship.relationship.id,
       investigationId: investigation.id,
+      academyConversationId: conversation.id,
+      learnerId: keyOwnerId,
     };
   }
 
@@ -162,8 +194,12 @@ describe('the cross-tenant matrix', () => {
     const alice = await createTestUser(em, { name: 'alice' });
     const visitor = anonymousPrincipal();
     victims.push(
-      { name: 'a user', principal: alice.principal, ids: await ownedBy(alice.principal, alice.userId) },
-      { name: 'an anonymous visitor', principal: visitor, ids: await ownedBy(visitor, alice.userId) },
+      {
+        name: 'a user',
+        principal: alice.principal,
+        ids: await ownedBy(alice.principal, alice.userId, alice.principal),
+      },
+      { name: 'an anonymous visitor', principal: visitor, ids: await ownedBy(visitor, alice.userId, alice.principal) },
     );
     const mallory = await createTestUser(em, { name: 'mallory' });
     const apiKeyId = randomUUID();
@@ -193,6 +229,8 @@ describe('the cross-tenant matrix', () => {
       otherEntityId: randomUUID(),
       relationshipId: randomUUID(),
       investigationId: randomUUID(),
+      academyConversationId: randomUUID(),
+      learnerId: randomUUID(),
     };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
@@ -223,6 +261,7 @@ describe('the cross-tenant matrix', () => {
         expect((await caller.entities.search({ query: 'secret' })).items, attacker.name).toEqual([]);
         expect((await caller.investigations.list({})).items, attacker.name).toEqual([]);
       }
+      if (attacker.principal.kind !== 'anonymous') expect((await caller.academy.conversations()).items).toEqual([]);
     }
   });
 

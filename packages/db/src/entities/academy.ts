@@ -25,9 +25,14 @@ export const AcademyUserSchema = defineEntity({
     currentStreak: p.integer().default(0),
     longestStreak: p.integer().default(0),
     lastActiveDay: p.date().nullable(),
+    // What the leaderboard shows; null shows no name. Set by the learner (academy.updateProfile).
+    displayName: p.string().length(80).nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
+  // The all-time leaderboard in (total_xp, user_id) order, both directions: top N pages and a
+  // learner's rank (the learners ahead of them) are ranges of this index.
+  indexes: [{ name: 'academy_users_total_xp_user_id_index', properties: ['totalXp', 'user'] }],
   checks: [
     check('academy_users', 'level_positive', 'level >= 1'),
     check('academy_users', 'total_xp_non_negative', 'total_xp >= 0'),
@@ -48,6 +53,16 @@ export const AcademyConversationSchema = defineEntity({
     session: () =>
       p.oneToOne(ChatSessionSchema).deleteRule('cascade').unique('academy_conversations_session_id_unique'),
     topic: p.string().length(255),
+    // The agent persona the learner talks to, and the mission the conversation works on.
+    persona: p.string().length(128).nullable(),
+    mission: () =>
+      p
+        .manyToOne(AcademyMissionSchema)
+        .nullable()
+        .deleteRule('restrict')
+        .index('academy_conversations_mission_id_index'),
+    // Set once, by academy.completeConversation, which pays its XP.
+    completedAt: p.datetime().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -135,6 +150,8 @@ export const AcademyMissionSchema = defineEntity({
     criteria: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
     startsAt: p.datetime().nullable(),
     endsAt: p.datetime().nullable(),
+    // Retired missions are offered no more and gain no progress; what learners earned stays.
+    retiredAt: p.datetime().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -180,6 +197,8 @@ export const AcademyBadgeSchema = defineEntity({
     description: p.text().nullable(),
     iconUrl: p.string().length(2048).nullable(),
     criteria: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    // Retired badges are awarded no more; learners keep the ones they have.
+    retiredAt: p.datetime().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -203,3 +222,20 @@ export const AcademyUserBadgeSchema = defineEntity({
   uniques: [{ name: 'academy_user_badges_user_badge_unique', properties: ['user', 'badge'] }],
 });
 export type AcademyUserBadge = InferEntity<typeof AcademyUserBadgeSchema>;
+
+/**
+ * XP per learner per UTC week (weeks start on Monday): the net of the ledger rows created in the
+ * week, folded by the xp-rollup in the same transaction as the totals (so exactly once). The
+ * weekly leaderboard and rank are ranges of the (week, xp, user_id) index.
+ */
+export const AcademyWeeklyXpSchema = defineEntity({
+  name: 'AcademyWeeklyXp',
+  tableName: 'academy_weekly_xp',
+  properties: {
+    week: p.date().primary(),
+    user: () => p.manyToOne(UserSchema).primary().deleteRule('cascade'),
+    xp: p.bigint('number').default(0),
+  },
+  indexes: [{ name: 'academy_weekly_xp_week_xp_user_id_index', properties: ['week', 'xp', 'user'] }],
+});
+export type AcademyWeeklyXp = InferEntity<typeof AcademyWeeklyXpSchema>;

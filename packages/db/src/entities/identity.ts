@@ -4,7 +4,8 @@ import { check, createdAt, deletedAt, touchUpdatedAt, updatedAt, uuidPrimaryKey 
 export const USER_ROLES = ['user', 'admin'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
-export const API_KEY_SCOPES = ['read', 'write'] as const;
+/** `academy.award`: may award XP to learners (academy.award); only administrators can create such keys. */
+export const API_KEY_SCOPES = ['read', 'write', 'academy.award'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
@@ -65,7 +66,13 @@ export const ApiKeySchema = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  checks: [check('api_keys', 'scopes', "cardinality(scopes) > 0 and scopes <@ array['read', 'write']::text[]")],
+  checks: [
+    check(
+      'api_keys',
+      'scopes',
+      "cardinality(scopes) > 0 and scopes <@ array['read', 'write', 'academy.award']::text[]",
+    ),
+  ],
   triggers: [touchUpdatedAt()],
 });
 export type ApiKey = InferEntity<typeof ApiKeySchema>;

@@ -7,6 +7,7 @@ import {
   AcademyUserBadgeSchema,
   AcademyUserMissionSchema,
   AcademyUserSchema,
+  AcademyWeeklyXpSchema,
   AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
@@ -52,6 +53,7 @@ export const entities: EntitySchema<any, any>[] = [
   InvestigationFindingSchema,
   InvestigationSessionSchema,
   InvestigationEntitySchema,
+  AcademyWeeklyXpSchema,
 ];
 
 export * from './academy.ts';

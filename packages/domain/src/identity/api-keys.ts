@@ -31,6 +31,16 @@ export async function createApiKey(
   userId: string,
   input: TCreateApiKeyInput,
 ): Promise<TCreatedApiKey> {
+  // Keys that award XP are for the operator's trusted backends: a learner holding one could award
+  // themselves (XP is earned, never claimed).
+  if (
+    input.scopes.includes('academy.award') &&
+    (actor.principal.kind === 'anonymous' || actor.principal.role !== 'admin')
+  ) {
+    throw new DomainError('FORBIDDEN', "only administrators can create keys with the 'academy.award' scope", {
+      scope: 'academy.award',
+    });
+  }
   const key = generateApiKey();
   const apiKey = em.create(ApiKeySchema, {
     user: userId,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@threadstore/db';
 import type { XpRollupPayload } from '@threadstore/jobs';
 import type { JobContext, JobResult } from '../contract.ts';
+import { HORIZON_SQL } from './horizon.ts';
 import { levelSql } from './level.ts';
 import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
 
@@ -13,13 +14,13 @@ import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
  * visible when their transaction commits, so a transaction that took id 100 can commit after one
  * that took id 101 was folded, and an id watermark would skip it for good. Each row records its
  * inserting transaction (tx_id, a never-wrapping xid8). The rollup only folds rows whose tx_id is
- * below the horizon: the oldest transaction still running (pg_snapshot_xmin of the current
- * snapshot) or its own, whichever is older. Every transaction below the horizon has ended, so
- * every row it will ever contribute is already visible, and none can appear behind the watermark
- * later. The watermark is a (tx_id, id) position, so a single transaction that inserted a million
- * rows still folds in batches. Transaction ids are server-wide: a long transaction in any database
- * of the server holds the horizon back. Rows behind it wait (the receipt counts them as
- * `unfoldedRows`) but are never lost.
+ * below the horizon: the oldest transaction still running *in this database* or its own, whichever
+ * is older (horizon.ts says how, and why a transaction in another database of the server cannot
+ * hold it back). Every transaction of this database below the horizon has ended, so every row it
+ * will ever contribute is already visible, and none can appear behind the watermark later. The
+ * watermark is a (tx_id, id) position, so a single transaction that inserted a million rows still
+ * folds in batches. A long transaction in this database holds the horizon back; rows behind it
+ * wait (the receipt counts them as `unfoldedRows`) but are never lost.
  *
  * Exactly once. The watermark lives in academy_xp_rollup_state and moves in the same transaction
  * as the totals it accounts for, under a row lock on that state, so a batch is folded entirely or
@@ -202,14 +203,12 @@ async function foldNextBatch(tx: EntityManager, options: RollupOptions, report: 
 
 /** Fixes the horizon a rebuild folds below; learners are then recomputed from rows under it. */
 async function startRebuild(tx: EntityManager): Promise<string> {
-  const [row] = await tx.execute<{ horizon: string }[]>(
-    `update academy_xp_rollup_state
-        set rebuild_horizon = least(pg_snapshot_xmin(pg_current_snapshot()), pg_current_xact_id()),
-            rebuild_after_user = null
-      where id = 1
-      returning rebuild_horizon::text as horizon`,
+  const [horizon] = await tx.execute<{ txId: string }[]>(HORIZON_SQL);
+  await tx.execute(
+    `update academy_xp_rollup_state set rebuild_horizon = ?::xid8, rebuild_after_user = null where id = 1`,
+    [horizon!.txId],
   );
-  return row!.horizon;
+  return horizon!.txId;
 }
 
 async function foldLedgerBatch(
@@ -222,9 +221,7 @@ async function foldLedgerBatch(
   // The horizon includes this transaction's own id: rewards it inserts below must not land behind
   // the new watermark (a transaction that started after this one could otherwise set it past them).
   // Read first and inlined, so the scan below stops at it instead of filtering every later row.
-  const [horizon] = await tx.execute<{ txId: string }[]>(
-    `select least(pg_snapshot_xmin(pg_current_snapshot()), pg_current_xact_id())::text as "txId"`,
-  );
+  const [horizon] = await tx.execute<{ txId: string }[]>(HORIZON_SQL);
   const [end] = await tx.execute<(LedgerPosition & { rows: number })[]>(
     `select tx_id::text as "txId", id::text as id, count(*) over ()::int as rows
        from (select t.tx_id, t.id from academy_xp_transactions t
@@ -297,11 +294,19 @@ async function foldLedgerBatch(
     `with ${MISSIONS_CTE},
      ${missionGains(batch)}
      insert into academy_user_missions as um (user_id, mission_id, progress)
-     select user_id, mission_id, progress from gained
+     select g.user_id, g.mission_id, g.progress from gained g
+      -- A completed mission's progress is at its target already: leave the row alone. Skipped
+      -- here too, where a plain index probe is cheaper than a conflicting insert's row lock.
+      where not exists (select 1 from academy_user_missions done
+                         where done.user_id = g.user_id and done.mission_id = g.mission_id and done.status = 'completed')
      on conflict (user_id, mission_id) do update set progress = um.progress + excluded.progress
-      -- A completed mission's progress is at its target already: leave the row alone.
       where um.status <> 'completed'`,
     [missionsJson(rules)],
+  );
+  await tx.execute(
+    `insert into academy_weekly_xp as w (week, user_id, xp)
+     select ${weekOf('t')}, t.user_id, sum(t.amount) from academy_xp_transactions t where ${batch} group by 1, 2
+     on conflict (week, user_id) do update set xp = w.xp + excluded.xp`,
   );
   const rewardsBefore = report.rewardsPaid;
   await settleLearners(tx, rules, inBatch, report);
@@ -402,6 +407,12 @@ async function rebuildNextLearners(
      on conflict (user_id, mission_id) do update set progress = excluded.progress`,
     [missionsJson(rules)],
   );
+  await tx.execute(`delete from academy_weekly_xp where ${inRange('user_id')}`);
+  await tx.execute(
+    `insert into academy_weekly_xp (week, user_id, xp)
+     select ${weekOf('t')}, t.user_id, sum(t.amount) from academy_xp_transactions t
+      where ${inRange('t.user_id')} and ${below} group by 1, 2`,
+  );
   await settleLearners(tx, rules, inRange, report);
 
   await tx.execute(`update academy_xp_rollup_state set rebuild_after_user = '${last}' where id = 1`);
@@ -427,20 +438,26 @@ function missionGains(where: string): string {
 async function settleLearners(tx: EntityManager, rules: Rules, learners: LearnerFilter, report: RollupReport) {
   const [settled] = await tx.execute<{ completed: number; paid: number }[]>(
     `with ${MISSIONS_CTE},
-     settled as (
-       select um.id, least(um.progress, m.target) as progress,
+     computed as (
+       select um.id, um.status as old_status, um.progress as old_progress, least(um.progress, m.target) as progress,
               case when um.progress >= m.target then 'completed'
                    when m.ends_at <= now() then 'expired'
                    else 'in_progress' end as status
          from academy_user_missions um join missions m on m.id = um.mission_id
         where ${learners('um.user_id')}
      ),
+     -- Only the rows whose status or progress changes go on to the update: comparing here, where
+     -- each row has been read already, spares the update a lookup of every unchanged row.
+     settled as (
+       select id, progress, status from computed
+        where (old_status, old_progress) is distinct from (status, progress)
+     ),
      changed as (
        update academy_user_missions um
           set progress = s.progress, status = s.status,
               completed_at = case when s.status = 'completed' then coalesce(um.completed_at, now()) end
          from settled s
-        where um.id = s.id and (um.status, um.progress) is distinct from (s.status, s.progress)
+        where um.id = s.id
        returning um.user_id, um.mission_id, um.status
      ),
      paid as (
@@ -532,6 +549,9 @@ const isActivity = (t: string) => `${t}.amount > 0 and ${t}.reason <> '${MISSION
 
 /** Days are UTC days, whatever the server's time zone. */
 const activeDay = (t: string) => `(${t}.created_at at time zone 'UTC')::date`;
+
+/** The UTC week (starting on Monday) a row counts for on the weekly leaderboard. */
+const weekOf = (t: string) => `date_trunc('week', ${t}.created_at at time zone 'UTC')::date`;
 
 const countsForMission = (t: string, m: string) =>
   `${isActivity(t)}

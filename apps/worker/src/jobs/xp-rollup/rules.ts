@@ -1,5 +1,5 @@
 import { AcademyBadgeSchema, AcademyMissionSchema, type EntityManager } from '@threadstore/db';
-import * as z from 'zod';
+import { ZBadgeCriteria, ZMissionCriteria, type TBadgeCriteria, type TMissionCriteria } from '@threadstore/domain';
 
 /**
  * The `reason` of the ledger rows the rollup writes itself when a mission completes. They count
@@ -9,29 +9,20 @@ import * as z from 'zod';
 export const MISSION_REWARD_REASON = 'mission_reward';
 
 /**
- * `academy_missions.criteria`: the ledger rows that count are the learner's positive,
- * non-reward rows created inside the mission's window (and of `reason`, when given);
- * `events` counts them, `xp` adds up their amounts. The mission completes once that reaches
- * `target`. Both measures only grow as rows arrive, so folding rows in any order, in any batches,
- * ends at the same progress a from-scratch count gives.
- */
-export const missionCriteriaSchema = z.object({
-  measure: z.enum(['events', 'xp']),
-  target: z.number().int().positive().max(2_000_000_000),
-  reason: z.string().min(1).max(255).optional(),
-});
-export type MissionCriteria = z.infer<typeof missionCriteriaSchema>;
-
-/**
- * `academy_badges.criteria`: `xp` is the XP a learner has earned (corrections do not take it back),
+ * `academy_missions.criteria` and `academy_badges.criteria`, as the API's contract defines them
+ * (academy.admin.* validates with the same schemas). Missions: the ledger rows that count are the
+ * learner's positive, non-reward rows created inside the mission's window (and of `reason`, when
+ * given); `events` counts them, `xp` adds up their amounts; the mission completes once that
+ * reaches `target`. Badges: `xp` is the XP a learner has earned (corrections do not take it back),
  * `streak` their longest run of consecutive days with XP, `missions` the missions they completed.
- * All three only grow, so a badge, once awarded, is one a from-scratch recomputation awards too.
+ * Every measure only grows as rows arrive, so folding rows in any order, in any batches, ends at
+ * the same state a from-scratch count gives, and a badge once awarded is one a recomputation
+ * awards too.
  */
-export const badgeCriteriaSchema = z.object({
-  measure: z.enum(['xp', 'streak', 'missions']),
-  threshold: z.number().int().positive(),
-});
-export type BadgeCriteria = z.infer<typeof badgeCriteriaSchema>;
+export const missionCriteriaSchema = ZMissionCriteria;
+export type MissionCriteria = TMissionCriteria;
+export const badgeCriteriaSchema = ZBadgeCriteria;
+export type BadgeCriteria = TBadgeCriteria;
 
 export interface MissionRule extends MissionCriteria {
   id: string;
@@ -59,8 +50,10 @@ export interface Rules {
  * incremental folding cannot see that, so run the job with `{"mode":"rebuild"}` afterwards.
  */
 export async function loadRules(em: EntityManager): Promise<Rules> {
-  const missions = await em.find(AcademyMissionSchema, {}, { orderBy: { code: 'asc' } });
-  const badges = await em.find(AcademyBadgeSchema, {}, { orderBy: { code: 'asc' } });
+  // Retired missions gain no progress and retired badges are awarded no more; what learners
+  // already have of them stays (a rebuild leaves their rows alone too).
+  const missions = await em.find(AcademyMissionSchema, { retiredAt: null }, { orderBy: { code: 'asc' } });
+  const badges = await em.find(AcademyBadgeSchema, { retiredAt: null }, { orderBy: { code: 'asc' } });
   const rules: Rules = { missions: [], badges: [], skipped: { missions: [], badges: [] } };
   for (const mission of missions) {
     const criteria = missionCriteriaSchema.safeParse(mission.criteria);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   AcademyBadgeSchema,
   AcademyMissionSchema,
@@ -9,8 +9,9 @@ import {
   UserSchema,
   type EntityManager,
 } from '@threadstore/db';
-import { useTestDatabase } from '@threadstore/db/testing';
+import { createTestDatabase, useTestDatabase } from '@threadstore/db/testing';
 import { rollUpXp, type RollupOptions, type RollupReport } from './handler.ts';
+import { LEDGER_FOLDABLE_SQL } from './horizon.ts';
 import { levelForXp } from './level.ts';
 import { MISSION_REWARD_REASON, type BadgeCriteria, type MissionCriteria } from './rules.ts';
 
@@ -104,7 +105,7 @@ describe('xp-rollup', () => {
 
   beforeEach(async () => {
     await em().execute(
-      `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state`,
+      `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp`,
     );
   });
 
@@ -132,17 +133,14 @@ describe('xp-rollup', () => {
   }
 
   /*
-   * The horizon is server-wide: any transaction open on the test server (another test file's, or
-   * another package's on a shared TEST_DATABASE_URL) holds back the rows committed after it began.
-   * That only delays folding, so tests that assert what a run folds first wait until every row in
-   * the ledger is below the horizon, and tests of the end state run the rollup until it settles.
+   * The horizon is this database's oldest running transaction, so other test files (each has a
+   * database of its own) cannot hold it back; a transaction of this file left open can. Tests that
+   * assert what a run folds still first wait until every row in the ledger is below the horizon,
+   * and tests of the end state run the rollup until it settles.
    */
   async function waitUntilFoldable(): Promise<void> {
     for (let attempt = 0; attempt < 300; attempt++) {
-      const [row] = await em().execute<{ ready: boolean }[]>(
-        `select coalesce(max(tx_id) < pg_snapshot_xmin(pg_current_snapshot()), true) as ready
-           from academy_xp_transactions`,
-      );
+      const [row] = await em().execute<{ ready: boolean }[]>(LEDGER_FOLDABLE_SQL);
       if (row!.ready) return;
       await sleep(100);
     }
@@ -188,8 +186,12 @@ describe('xp-rollup', () => {
       `select user_id as "userId", source_ref as "sourceRef", amount from academy_xp_transactions where reason = ?`,
       [MISSION_REWARD_REASON],
     );
+    const weeklyRows = await reader.execute<{ userId: string; week: string; xp: number }[]>(
+      `select user_id as "userId", to_char(week, 'YYYY-MM-DD') as week, xp::int as xp from academy_weekly_xp`,
+    );
     const sorted = <T>(rows: T[]) => rows.map((row) => JSON.stringify(row)).sort();
     return {
+      weekly: sorted(weeklyRows.map((row) => ({ ...row, userId: name(row.userId) }))),
       learners: sorted(learnerRows.map(({ userId, ...rest }) => ({ learner: name(userId as string), ...rest }))),
       missions: sorted(
         missionRows.map((row) => ({ ...row, userId: name(row.userId), missionId: mission(row.missionId) })),
@@ -217,8 +219,18 @@ describe('xp-rollup', () => {
     const missionRows: object[] = [];
     const badgeRows: string[] = [];
     const rewardRows: object[] = [];
+    const weeklyRows: object[] = [];
     for (const learner of new Set(ledger.map((row) => row.userId))) {
       const rows = ledger.filter((row) => row.userId === learner);
+      // Weeks start on Monday (UTC); 1970-01-01 was a Thursday.
+      const weekOf = (row: LedgerRow) => {
+        const day = Math.floor(row.createdAt.getTime() / DAY_MS);
+        return new Date((day - ((day + 3) % 7)) * DAY_MS).toISOString().slice(0, 10);
+      };
+      for (const week of new Set(rows.map(weekOf))) {
+        const xp = rows.filter((row) => weekOf(row) === week).reduce((sum, row) => sum + row.amount, 0);
+        weeklyRows.push({ userId: name(learner), week, xp });
+      }
       const earned = rows.filter((row) => row.amount > 0).reduce((sum, row) => sum + row.amount, 0);
       const corrected = -rows.filter((row) => row.amount < 0).reduce((sum, row) => sum + row.amount, 0);
       const days = [...new Set(rows.filter(isActivity).map((row) => Math.floor(row.createdAt.getTime() / DAY_MS)))];
@@ -276,6 +288,7 @@ describe('xp-rollup', () => {
     }
     const sorted = <T>(rows: T[]) => rows.map((row) => JSON.stringify(row)).sort();
     return {
+      weekly: sorted(weeklyRows),
       learners: sorted(learnerRows),
       missions: sorted(missionRows),
       badges: badgeRows.sort(),
@@ -356,6 +369,55 @@ describe('xp-rollup', () => {
 
     const [learner] = (await readState()).learners.map((row) => JSON.parse(row));
     expect(learner).toMatchObject({ earnedXp: 65, totalXp: 65 });
+  });
+
+  it('folds at once beside a long transaction in another database of the same server', async () => {
+    // Transaction ids are server-wide: with the old horizon (the oldest transaction running anywhere
+    // on the server) this open transaction held every row written after it began back until it ended.
+    const other = await createTestDatabase(inject('testPostgres'), { empty: true });
+    const otherOrm = await other.createOrm();
+    const longRunning = otherOrm.em.fork();
+    try {
+      await longRunning.begin();
+      await longRunning.execute(`create table report_in_progress (id int)`);
+      const [holder] = await longRunning.execute<{ txId: string }[]>(`select pg_current_xact_id()::text as "txId"`);
+      const [ana, bo] = learners as [string, string];
+      await award(em(), ana, 120, 'lesson', dayOf(2));
+      await award(em(), bo, 10, 'quiz', dayOf(1));
+      const [row] = await em().execute<{ behind: boolean }[]>(
+        `select bool_and(tx_id > ?::xid8) as behind from academy_xp_transactions`,
+        [holder!.txId],
+      );
+      expect(row!.behind).toBe(true);
+
+      // One run, no waiting: both rows fold (the first run rebuilds both learners) while it stays open.
+      const first = await rollUp();
+      const again = await rollUp();
+
+      expect(first).toMatchObject({ learnersRebuilt: 2, unfoldedRows: 0, rebuild: null });
+      expect(again).toMatchObject({ ledgerRows: 0, unfoldedRows: 0 });
+      const state = (await readState()).learners.map((learner) => JSON.parse(learner));
+      expect(state).toContainEqual(expect.objectContaining({ learner: 'learner-0', earnedXp: 120 }));
+      expect(state).toContainEqual(expect.objectContaining({ learner: 'learner-1', earnedXp: 10 }));
+      // A transaction in this database still holds the horizon back, as exactly-once needs.
+      const late = em();
+      await late.begin();
+      try {
+        await award(late, ana, 40, 'lesson', dayOf(3));
+        await award(em(), bo, 25, 'lesson', dayOf(3));
+        expect(await rollUp()).toMatchObject({ ledgerRows: 0, unfoldedRows: 1 });
+        await late.commit();
+      } catch (error) {
+        await late.rollback();
+        throw error;
+      }
+      expect(total(await settle(), 'ledgerRows')).toBe(2);
+      expect(await readState()).toEqual(await expectedState());
+    } finally {
+      await longRunning.rollback().catch(() => {});
+      await otherOrm.close();
+      await other.drop();
+    }
   });
 
   it('recomputes the streaks of a learner who gets a row dated before their last active day', async () => {
@@ -527,7 +589,7 @@ describe('xp-rollup', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 18 }), async (ops) => {
         await em().execute(
-          `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state`,
+          `truncate academy_xp_transactions, academy_users, academy_user_missions, academy_user_badges, academy_xp_rollup_state, academy_weekly_xp`,
         );
         const late: EntityManager[] = [];
         try {
