@@ -111,6 +111,8 @@ const CASES: Record<string, string> = {
   academy_conversations_user_id_foreign: `insert into academy_conversations (user_id, session_id, topic) values ('${MISSING}', '${S2}', 't')`,
   academy_conversations_session_id_foreign: `insert into academy_conversations (user_id, session_id, topic) values ('${U1}', '${MISSING}', 't')`,
   academy_conversations_session_id_unique: `insert into academy_conversations (user_id, session_id, topic) values ('${U1}', '${S1}', 't')`,
+  academy_conversations_mission_id_foreign: `insert into academy_conversations (user_id, session_id, topic, mission_id) values ('${U1}', '${S2}', 't', '${MISSING}')`,
+  academy_weekly_xp_user_id_foreign: `insert into academy_weekly_xp (week, user_id, xp) values ('2026-01-05', '${MISSING}', 1)`,
 
   academy_xp_transactions_user_id_foreign: `insert into academy_xp_transactions (user_id, amount, reason, source_ref) values ('${MISSING}', 1, 'r', 's')`,
   academy_xp_transactions_user_source_ref_unique: `insert into academy_xp_transactions (user_id, amount, reason, source_ref) values ('${U1}', 10, 'message', 'msg:1')`,
