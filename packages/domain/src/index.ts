@@ -24,3 +24,4 @@ export * from './identity/admin-role.ts';
 export * from './graph/index.ts';
 export * from './investigations/index.ts';
 export * from './academy/index.ts';
+export * from './academy/rollup/index.ts';

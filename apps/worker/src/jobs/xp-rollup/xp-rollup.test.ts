@@ -10,10 +10,16 @@ import {
   type EntityManager,
 } from '@threadstore/db';
 import { createTestDatabase, useTestDatabase } from '@threadstore/db/testing';
-import { rollUpXp, type RollupOptions, type RollupReport } from './handler.ts';
-import { LEDGER_FOLDABLE_SQL } from './horizon.ts';
-import { levelForXp } from './level.ts';
-import { MISSION_REWARD_REASON, type BadgeCriteria, type MissionCriteria } from './rules.ts';
+import {
+  LEDGER_FOLDABLE_SQL,
+  levelForXp,
+  MISSION_REWARD_REASON,
+  rollUpXp,
+  type BadgeCriteria,
+  type MissionCriteria,
+  type RollupOptions,
+  type RollupReport,
+} from '@threadstore/domain';
 
 const DAY_MS = 86_400_000;
 /** Ledger rows are dated on the days after this; missions' windows are set against it too. */

@@ -1,5 +1,5 @@
 import { AcademyBadgeSchema, AcademyMissionSchema, type EntityManager } from '@threadstore/db';
-import { ZBadgeCriteria, ZMissionCriteria, type TBadgeCriteria, type TMissionCriteria } from '@threadstore/domain';
+import { ZBadgeCriteria, ZMissionCriteria, type TBadgeCriteria, type TMissionCriteria } from '../catalog.ts';
 
 /**
  * The `reason` of the ledger rows the rollup writes itself when a mission completes. They count
