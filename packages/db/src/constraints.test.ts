@@ -21,6 +21,7 @@ const MI1 = '00000000-0000-4000-8000-0000000000f1';
 const B1 = '00000000-0000-4000-8000-0000000000f2';
 const ANON = '00000000-0000-4000-8000-0000000000aa';
 const MISSING = '00000000-0000-4000-8000-00000000dead';
+const INV1 = '00000000-0000-4000-8000-0000000000e1';
 
 /** Valid rows every case starts from (inside a transaction that is rolled back). */
 const FIXTURE = `
@@ -41,7 +42,7 @@ const FIXTURE = `
   insert into academy_user_badges (user_id, badge_id) values ('${U1}', '${B1}');
   insert into entity_nodes (id, type, name, canonical_key) values ('${N1}', 'company', 'ACME', 'acme'), ('${N2}', 'person', 'Ana', 'ana');
   insert into entity_relationships (source_id, target_id, type) values ('${N1}', '${N2}', 'employs');
-  insert into investigations (owner_id, title, query) values ('${U1}', 'Contracts', 'who signed?');
+  insert into investigations (id, owner_id, title, query) values ('${INV1}', '${U1}', 'Contracts', 'who signed?');
   insert into retention_policies (scope, user_id, target, legal_hold) values ('user', '${U1}', 'all', true);
 `;
 
@@ -136,7 +137,12 @@ const CASES: Record<string, string> = {
   academy_user_badges_badge_id_foreign: `insert into academy_user_badges (user_id, badge_id) values ('${U2}', '${MISSING}')`,
   academy_user_badges_user_badge_unique: `insert into academy_user_badges (user_id, badge_id) values ('${U1}', '${B1}')`,
 
-  entity_nodes_type_canonical_key_unique: `insert into entity_nodes (type, name, canonical_key) values ('company', 'Acme Inc', 'acme')`,
+  entity_nodes_identity_unique: `insert into entity_nodes (type, name, canonical_key) values ('company', 'Acme Inc', 'acme')`,
+  entity_nodes_owner_id_foreign: `insert into entity_nodes (owner_id, type, name, canonical_key) values ('${MISSING}', 't', 'n', 'k')`,
+  entity_nodes_project_id_foreign: `insert into entity_nodes (owner_id, project_id, type, name, canonical_key) values ('${U1}', '${MISSING}', 't', 'n', 'k')`,
+  entity_nodes_merged_into_id_foreign: `insert into entity_nodes (merged_into_id, type, name, canonical_key) values ('${MISSING}', 't', 'n', 'k')`,
+  entity_nodes_aliases_array_check: `insert into entity_nodes (type, name, canonical_key, aliases) values ('t', 'n', 'k', '{"a": 1}')`,
+  entity_nodes_not_merged_into_itself_check: `update entity_nodes set merged_into_id = id where id = '${N1}'`,
   entity_nodes_type_not_blank_check: `insert into entity_nodes (type, name, canonical_key) values ('', 'n', 'k')`,
   entity_nodes_canonical_key_not_blank_check: `insert into entity_nodes (type, name, canonical_key) values ('t', 'n', '')`,
 
@@ -144,12 +150,20 @@ const CASES: Record<string, string> = {
   entity_relationships_target_id_foreign: `insert into entity_relationships (source_id, target_id, type) values ('${N1}', '${MISSING}', 'x')`,
   entity_relationships_source_target_type_unique: `insert into entity_relationships (source_id, target_id, type) values ('${N1}', '${N2}', 'employs')`,
   entity_relationships_weight_non_negative_check: `insert into entity_relationships (source_id, target_id, type, weight) values ('${N2}', '${N1}', 'x', -1)`,
+  entity_relationships_valid_span_check: `insert into entity_relationships (source_id, target_id, type, valid_from, valid_to) values ('${N2}', '${N1}', 'x', now(), now() - interval '1 day')`,
   entity_relationships_type_not_blank_check: `insert into entity_relationships (source_id, target_id, type) values ('${N2}', '${N1}', '')`,
 
   investigations_owner_id_foreign: `insert into investigations (owner_id, title, query) values ('${MISSING}', 't', 'q')`,
   investigations_session_id_foreign: `insert into investigations (owner_id, session_id, title, query) values ('${U1}', '${MISSING}', 't', 'q')`,
   investigations_confidence_range_check: `insert into investigations (owner_id, title, query, confidence) values ('${U1}', 't', 'q', 1.5)`,
   investigations_completed_after_start_check: `insert into investigations (owner_id, title, query, started_at, completed_at) values ('${U1}', 't', 'q', now(), now() - interval '1 hour')`,
+  investigations_project_id_foreign: `insert into investigations (owner_id, project_id, title, query) values ('${U1}', '${MISSING}', 't', 'q')`,
+  investigation_sessions_investigation_id_foreign: `insert into investigation_sessions (investigation_id, session_id) values ('${MISSING}', '${S1}')`,
+  investigation_sessions_session_id_foreign: `insert into investigation_sessions (investigation_id, session_id) values ('${INV1}', '${MISSING}')`,
+  investigation_entities_investigation_id_foreign: `insert into investigation_entities (investigation_id, node_id) values ('${MISSING}', '${N1}')`,
+  investigation_entities_node_id_foreign: `insert into investigation_entities (investigation_id, node_id) values ('${INV1}', '${MISSING}')`,
+  investigation_findings_investigation_id_foreign: `insert into investigation_findings (investigation_id, summary, confidence) values ('${MISSING}', 's', 0.5)`,
+  investigation_findings_confidence_range_check: `insert into investigation_findings (investigation_id, summary, confidence) values ('${INV1}', 's', 1.5)`,
   investigations_status_check: `insert into investigations (owner_id, title, query, status) values ('${U1}', 't', 'q', 'paused')`,
 
   audit_log_action_not_blank_check: `insert into audit_log (actor_type, action) values ('system', '')`,
