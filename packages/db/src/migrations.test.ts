@@ -27,6 +27,7 @@ const EXPECTED_TABLES = [
   'entity_nodes',
   'entity_relationships',
   'investigations',
+  'knowledge_chunks',
   'knowledge_entries',
   'maintenance_runs',
   'memories',

@@ -14,7 +14,7 @@ import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import { InvestigationSchema } from './investigation.ts';
-import { KnowledgeEntrySchema } from './knowledge.ts';
+import { KnowledgeChunkSchema, KnowledgeEntrySchema } from './knowledge.ts';
 import { MaintenanceRunSchema, RetentionPolicySchema, StatsSnapshotSchema } from './maintenance.ts';
 import { MemorySchema } from './memory.ts';
 
@@ -44,6 +44,7 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  KnowledgeChunkSchema,
 ];
 
 export * from './academy.ts';
@@ -55,3 +56,4 @@ export * from './investigation.ts';
 export * from './knowledge.ts';
 export * from './maintenance.ts';
 export * from './memory.ts';
+export { TEXT_SEARCH_LANGUAGES, type TextSearchLanguage, tsVectorByLanguage } from './columns.ts';

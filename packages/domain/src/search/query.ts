@@ -1,3 +1,4 @@
+import { TEXT_SEARCH_LANGUAGES, type TextSearchLanguage } from '@threadstore/db';
 import { DomainError } from '../errors.ts';
 
 /**
@@ -21,8 +22,8 @@ import { DomainError } from '../errors.ts';
  */
 
 /** The text search configurations entries and memories can be written in. */
-export const SEARCH_LANGUAGES = ['english', 'portuguese', 'simple'] as const;
-export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
+export const SEARCH_LANGUAGES = TEXT_SEARCH_LANGUAGES;
+export type SearchLanguage = TextSearchLanguage;
 
 /** Longest query accepted, in characters; longer is a BAD_REQUEST. */
 export const MAX_QUERY_CHARS = 1_000;
