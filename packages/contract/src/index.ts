@@ -9,3 +9,8 @@ export * from './api-keys.ts';
 export * from './sessions.ts';
 export * from './messages.ts';
 export * from './admin.ts';
+export * from './search.ts';
+export * from './project-settings.ts';
+export * from './projects.ts';
+export * from './knowledge.ts';
+export * from './memories.ts';

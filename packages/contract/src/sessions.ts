@@ -15,7 +15,7 @@ export type TSessionStatus = z.infer<typeof ZSessionStatus>;
  * intact: a NUL cannot even travel to PostgreSQL, and a lone surrogate would be stored as U+FFFD,
  * a different key from the one the caller holds.
  */
-function ZKey(maxLength: number) {
+export function ZKey(maxLength: number) {
   return z
     .string()
     .min(1)

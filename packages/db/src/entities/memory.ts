@@ -14,8 +14,13 @@ import { ProjectSchema, UserSchema } from './identity.ts';
 export const MEMORY_KINDS = ['short_term', 'episodic', 'long_term'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
 
-/** How content is normalised to tell duplicates apart: NFKC, trimmed, one space, lower case. */
-export const MEMORY_CONTENT_HASH_SQL = `md5(lower(regexp_replace(btrim(normalize(content, NFKC)), '\\s+', ' ', 'g')))`;
+/**
+ * SQL for the hash of `textSql` normalised as duplicates are judged: NFKC, trimmed, runs of
+ * whitespace as one space, lower case. The generated `content_hash` column and the domain's
+ * lookups use this one spelling.
+ */
+export const memoryContentHashSql = (textSql: string) =>
+  `md5(lower(regexp_replace(btrim(normalize(${textSql}, NFKC)), '\\s+', ' ', 'g')))`;
 
 /**
  * What an assistant remembers about a user. One row is one version of a memory: a memory (its
@@ -40,7 +45,7 @@ export const MemorySchema = defineEntity({
     // per subject.
     subject: p.string().length(255).default('user'),
     content: p.text(),
-    contentHash: p.string().length(32).$type<Opt<string>>().generated(`(${MEMORY_CONTENT_HASH_SQL}) stored`).lazy().hidden(),
+    contentHash: p.string().length(32).$type<Opt<string>>().generated(`(${memoryContentHashSql('content')}) stored`).lazy().hidden(),
     importance: p.decimal('number').precision(4).scale(3).default(0.5),
     confidence: p.decimal('number').precision(4).scale(3).default(1),
     language: p.enum(TEXT_SEARCH_LANGUAGES).default('simple'),

@@ -38,7 +38,12 @@ describe('web-search syntax to tsquery text', () => {
     expect(text('quarterly pla ', true)).toBe('quarterly & pla');
     expect(text('"quarterly pla"', true)).toBe('(quarterly <-> pla)');
     expect(text('quarterly pla')).toBe('quarterly & pla');
-    expect(anyWordTsQueryText(parseSearchQuery('coffee -tea bea', { prefix: true }))).toBe('coffee | bea:*');
+  });
+
+  it('turns free text into an any-word query without refusing anything', () => {
+    expect(anyWordTsQueryText('Coffee, coffee & "tea"! -milk \u0000 x')).toBe('coffee | tea | -milk | x');
+    expect(anyWordTsQueryText('... !!!')).toBe('');
+    expect(anyWordTsQueryText('a b c', 2)).toBe('a | b');
   });
 
   it('treats tsquery operators and stray quotes as separators, and an open quote as a phrase to the end', () => {

@@ -176,14 +176,13 @@ export function tsQueryText(query: SearchQuery): string {
 }
 
 /**
- * Every word of the query, excluded ones left out, joined by OR: for ranking by relevance where
- * any overlap counts (memories.context), not for filtering.
+ * Free text (a prompt, a message) as a tsquery that matches any of its words, for ranking by
+ * overlap rather than filtering: no syntax, no refusal. The first `maxWords` distinct words
+ * count; '' when there are none.
  */
-export function anyWordTsQueryText(query: SearchQuery): string {
-  const words = query.clauses
-    .filter((clause) => !clause.exclude)
-    .flatMap((clause) => clause.anyOf.flatMap((term) => term.words.map((word) => (term.prefix ? `${word}:*` : word))));
-  return words.join(' | ');
+export function anyWordTsQueryText(text: string, maxWords = 64): string {
+  const words = new Set(wordsOf(text.toWellFormed()).map((word) => word.toLowerCase()));
+  return [...words].slice(0, maxWords).join(' | ');
 }
 
 /**
