@@ -5,6 +5,9 @@ import { authRouter } from './auth/index.ts';
 import { healthRouter } from './health/index.ts';
 import { messagesRouter } from './messages/index.ts';
 import { sessionsRouter } from './sessions/index.ts';
+import { projectsRouter } from './projects/index.ts';
+import { knowledgeRouter } from './knowledge/index.ts';
+import { memoriesRouter } from './memories/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -13,6 +16,9 @@ export const appRouter = router({
   sessions: sessionsRouter,
   messages: messagesRouter,
   admin: adminRouter,
+  projects: projectsRouter,
+  knowledge: knowledgeRouter,
+  memories: memoriesRouter,
 });
 
 export type AppRouter = typeof appRouter;
