@@ -46,7 +46,7 @@ export type TMemory = z.infer<typeof ZMemory>;
 export const ZCreateMemoryInput = z.strictObject({
   content: ZContent,
   kind: ZMemoryKind.default('long_term'),
-  /** What it is about; duplicates are judged per subject (and project). Default `user`. */
+  /** What it is about; duplicates are judged per subject, key and project. Default `user`. */
   subject: ZKey(255).default('user'),
   key: ZKey(255).optional(),
   importance: ZScore.optional(),

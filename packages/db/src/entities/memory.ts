@@ -81,11 +81,11 @@ export const MemorySchema = defineEntity({
   },
   uniques: [
     { name: 'memories_lineage_version_unique', properties: ['lineageId', 'versionNumber'] },
-    // Idempotent create: one current memory per owner, project, subject and normalised content.
+    // Idempotent create: one current memory per owner, project, subject, key and normalised content.
     {
       name: 'memories_current_content_unique',
       expression:
-        `create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", "content_hash") where "valid_to" is null`,
+        `create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", coalesce("key", ''), "content_hash") where "valid_to" is null`,
     },
   ],
   indexes: [

@@ -35,12 +35,12 @@ export class Migration20261207015409_knowledge_memories_projects extends Migrati
     this.addSql(`update "memories" set "valid_from" = "created_at", "valid_to" = case when "superseded_by_id" is not null then greatest("updated_at", "created_at") end;`);
     // Current duplicates (same user, subject and normalised content) would break the unique index
     // below: all but the newest are closed.
-    this.addSql(`update "memories" m set "valid_to" = greatest(now(), m."valid_from") from (select "id", row_number() over (partition by "user_id", "subject", "content_hash" order by "created_at" desc, "id" desc) as n from "memories" where "valid_to" is null) d where d."id" = m."id" and d.n > 1;`);
+    this.addSql(`update "memories" m set "valid_to" = greatest(now(), m."valid_from") from (select "id", row_number() over (partition by "user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", coalesce("key", ''), "content_hash" order by "created_at" desc, "id" desc) as n from "memories" where "valid_to" is null) d where d."id" = m."id" and d.n > 1;`);
     this.addSql(`create index "memories_user_current_index" on "memories" ("user_id", "valid_from", "id") where "valid_to" is null;`);
     this.addSql(`alter table "memories" add constraint "memories_project_id_foreign" foreign key ("project_id") references "projects" ("id") on delete set null;`);
     this.addSql(`create index "memories_project_id_index" on "memories" ("project_id");`);
     this.addSql(`alter table "memories" add constraint "memories_lineage_version_unique" unique ("lineage_id", "version_number");`);
-    this.addSql(`create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", "content_hash") where "valid_to" is null;`);
+    this.addSql(`create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", coalesce("key", ''), "content_hash") where "valid_to" is null;`);
     this.addSql(`alter table "memories" add constraint "memories_confidence_range_check" check (confidence >= 0 and confidence <= 1);`);
     this.addSql(`alter table "memories" add constraint "memories_valid_interval_check" check (valid_to is null or valid_to >= valid_from);`);
     this.addSql(`alter table "memories" add constraint "memories_version_positive_check" check (version_number >= 1);`);

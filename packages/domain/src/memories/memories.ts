@@ -60,7 +60,7 @@ async function provenanceOf(
 
 /**
  * A new memory, or the caller's current memory with the same normalised content (NFKC, case and
- * whitespace folded) for the same subject and project, returned as it is (`created: false`).
+ * whitespace folded) for the same subject, key and project, returned as it is (`created: false`).
  * Concurrent creates of one fact yield one memory: the unique index on current content lets one
  * insert win and the others find it.
  */
@@ -85,7 +85,7 @@ export async function createMemory(
                ${bind(input.content)}, ${bind(input.importance ?? 0.5)}, ${bind(input.confidence ?? 1)}, ${bind(input.language ?? 'simple')},
                ${bind(input.projectId ?? null)}, ${bind(input.agentId ?? null)}, ${bind(provenance.sessionId)},
                ${bind(provenance.messageId)}, ${bind(JSON.stringify(metadata))}::jsonb, ${bind(await expiryOf(tx, input.kind, owner))})
-       on conflict (user_id, (coalesce(project_id, '${NO_PROJECT}'::uuid)), subject, content_hash) where valid_to is null do nothing
+       on conflict (user_id, (coalesce(project_id, '${NO_PROJECT}'::uuid)), subject, (coalesce(key, '')), content_hash) where valid_to is null do nothing
        returning ${MEMORY_COLUMNS}`,
       values,
     );
@@ -100,8 +100,9 @@ export async function createMemory(
       tx,
       `select ${MEMORY_COLUMNS} from memories m
         where m.user_id = $1 and coalesce(m.project_id, '${NO_PROJECT}'::uuid) = coalesce($2::uuid, '${NO_PROJECT}'::uuid)
-          and m.subject = $3 and m.valid_to is null and m.content_hash = ${memoryContentHashSql('$4::text')}`,
-      [owner, input.projectId ?? null, input.subject, input.content],
+          and m.subject = $3 and coalesce(m.key, '') = coalesce($5::text, '') and m.valid_to is null
+          and m.content_hash = ${memoryContentHashSql('$4::text')}`,
+      [owner, input.projectId ?? null, input.subject, input.content, input.key ?? null],
     );
     if (existing === undefined) throw new DomainError('CONFLICT', 'the memory changed while it was being created; retry');
     return { memory: toMemoryDto(existing), created: false };
