@@ -8,8 +8,8 @@ import { anyWordTsQueryText } from '../search/query.ts';
 import { MEMORY_COLUMNS, toMemoryDto, type MemoryRow } from './sql.ts';
 
 /**
- * How a memory is scored for a prompt: relevance (its words overlapping the query's, capped at
- * 1), importance (0–1) and recency (halving every 30 days since this version was written),
+ * How a memory is scored for a prompt: relevance (cover density of the query's words in it, one
+ * word 0.39, two 0.63, approaching 1), importance (0–1) and recency (halving every 30 days since this version was written),
  * weighted so that relevance leads and importance breaks ties between equally relevant ones.
  */
 const SCORE_WEIGHTS = { relevance: 0.6, importance: 0.25, recency: 0.15 } as const;
@@ -30,13 +30,14 @@ export async function memoriesContext(
   options: TMemoriesContextInput,
 ): Promise<TMemoriesContext> {
   if (principal.kind === 'anonymous') return { items: [], tokens: 0 };
-  const parsed = ZMemoriesContextInput.safeParse(options);
+  // A prompt longer than the API accepts still gets a context: its beginning is matched.
+  const parsed = ZMemoriesContextInput.safeParse({ ...options, query: options.query?.slice(0, 10_000) });
   if (!parsed.success) throw new DomainError('BAD_REQUEST', parsed.error.issues.map((issue) => issue.message).join('; '));
   const input = parsed.data;
   const queryText = anyWordTsQueryText(input.query);
   const { values, bind } = bindings();
   const relevance =
-    queryText === '' ? '0' : `least(ts_rank(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}) * 10, 1)`;
+    queryText === '' ? '0' : `1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}))`;
   const rows = await query<MemoryRow & { score: number; tokens: number }>(
     em,
     `select * from (

@@ -26,8 +26,8 @@ import { EXPIRY_OF_KIND, MEMORY_COLUMNS, toMemoryDto, validAt, type MemoryRow } 
 
 const NO_PROJECT = '00000000-0000-0000-0000-000000000000';
 
-async function expiryOf(tx: EntityManager, kind: string, owner: string): Promise<Date | null> {
-  const [row] = await query<{ expires_at: Date }>(tx, EXPIRY_OF_KIND, [kind, owner]);
+async function expiryOf(tx: EntityManager, kind: string, owner: string): Promise<string | null> {
+  const [row] = await query<{ expires_at: string }>(tx, EXPIRY_OF_KIND, [kind, owner]);
   return row?.expires_at ?? null;
 }
 
@@ -84,7 +84,7 @@ export async function createMemory(
        values (${bind(id)}, ${bind(id)}, ${bind(owner)}, ${bind(input.kind)}, ${bind(input.subject)}, ${bind(input.key ?? null)},
                ${bind(input.content)}, ${bind(input.importance ?? 0.5)}, ${bind(input.confidence ?? 1)}, ${bind(input.language ?? 'simple')},
                ${bind(input.projectId ?? null)}, ${bind(input.agentId ?? null)}, ${bind(provenance.sessionId)},
-               ${bind(provenance.messageId)}, ${bind(JSON.stringify(metadata))}::jsonb, ${bind(await expiryOf(tx, input.kind, owner))})
+               ${bind(provenance.messageId)}, ${bind(JSON.stringify(metadata))}::jsonb, ${bind(await expiryOf(tx, input.kind, owner))}::timestamptz)
        on conflict (user_id, (coalesce(project_id, '${NO_PROJECT}'::uuid)), subject, (coalesce(key, '')), content_hash) where valid_to is null do nothing
        returning ${MEMORY_COLUMNS}`,
       values,
@@ -162,7 +162,7 @@ export async function updateMemory(
                  ${bind(input.importance ?? current.importance)}, ${bind(input.confidence ?? current.confidence)}, ${bind(current.language)},
                  ${bind(current.project_id)}, ${bind(current.agent_id)}, ${bind(current.source_session_id)}, ${bind(current.source_message_id)},
                  ${bind(JSON.stringify(metadata ?? current.metadata))}::jsonb,
-                 ${bind(kind === current.kind ? current.expires_at : await expiryOf(tx, kind, owner))})
+                 ${bind(kind === current.kind ? current.expires_at : await expiryOf(tx, kind, owner))}::timestamptz)
          returning ${MEMORY_COLUMNS}`,
         values,
       );
@@ -189,15 +189,16 @@ export async function updateMemory(
 export async function deleteMemory(em: EntityManager, actor: Actor, id: string): Promise<TDeleteMemoryOutput> {
   const owner = userIdOf(actor.principal);
   return em.transactional(async (tx) => {
-    const [row] = await query<{ valid_to: Date }>(
+    const [row] = await query<{ valid_to: string }>(
       tx,
-      'update memories set valid_to = now() where user_id = $1 and lineage_id = $2 and valid_to is null returning valid_to',
+      `update memories m set valid_to = now() where m.user_id = $1 and m.lineage_id = $2 and m.valid_to is null
+       returning to_char(m.valid_to at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as valid_to`,
       [owner, id],
     );
     if (row === undefined) throw notFound('memory');
     recordAudit(tx, actor, { action: 'memories.delete', subjectType: 'memory', subjectId: id });
     await tx.flush();
-    return { id, deletedAt: new Date(row.valid_to).toISOString() };
+    return { id, deletedAt: row.valid_to };
   });
 }
 

@@ -7,9 +7,16 @@ import type { MemoryKind, TextSearchLanguage } from '@threadstore/db';
  * and values are bound parameters.
  */
 
+/**
+ * Timestamps as PostgreSQL's own microsecond text: a JS Date keeps milliseconds, and a client
+ * passing a version's validFrom back as `asOf` must land inside that version, not just before it.
+ */
+const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 export const MEMORY_COLUMNS = `m.id, m.lineage_id, m.version_number, m.kind, m.subject, m.key, m.content, m.importance::float8 as importance,
   m.confidence::float8 as confidence, m.language, m.project_id, m.agent_id, m.source_session_id, m.source_message_id, m.metadata,
-  m.expires_at, m.valid_from, m.valid_to, m.superseded_by_id, m.created_at`;
+  ${micros('m.expires_at')} as expires_at, ${micros('m.valid_from')} as valid_from, ${micros('m.valid_to')} as valid_to,
+  m.superseded_by_id, ${micros('m.created_at')} as created_at`;
 
 export interface MemoryRow {
   id: string;
@@ -27,14 +34,12 @@ export interface MemoryRow {
   source_session_id: string | null;
   source_message_id: string | null;
   metadata: Record<string, unknown>;
-  expires_at: Date | null;
-  valid_from: Date;
-  valid_to: Date | null;
+  expires_at: string | null;
+  valid_from: string;
+  valid_to: string | null;
   superseded_by_id: string | null;
-  created_at: Date;
+  created_at: string;
 }
-
-const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
 export function toMemoryDto(row: MemoryRow): TMemory {
   return {
@@ -53,11 +58,11 @@ export function toMemoryDto(row: MemoryRow): TMemory {
     sourceSessionId: row.source_session_id,
     sourceMessageId: row.source_message_id,
     metadata: row.metadata,
-    expiresAt: iso(row.expires_at),
-    validFrom: iso(row.valid_from)!,
-    validTo: iso(row.valid_to),
+    expiresAt: row.expires_at,
+    validFrom: row.valid_from,
+    validTo: row.valid_to,
     supersededBy: row.superseded_by_id,
-    createdAt: iso(row.created_at)!,
+    createdAt: row.created_at,
   };
 }
 
@@ -68,7 +73,7 @@ export function toMemoryDto(row: MemoryRow): TMemory {
  * $2 the user.
  */
 export const EXPIRY_OF_KIND = `
-  select now() + make_interval(days => p.keep_for_days) as expires_at
+  select (now() + make_interval(days => p.keep_for_days))::text as expires_at
     from retention_policies p
    where p.target = case $1::text when 'short_term' then 'short_term_memories' when 'episodic' then 'episodic_memories' end
      and p.keep_for_days is not null

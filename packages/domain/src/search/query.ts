@@ -104,9 +104,15 @@ function tokenize(text: string): { tokens: Token[]; endsOpen: boolean } {
   return { tokens, endsOpen };
 }
 
-/** The searchable words of `text`: split at separators, those with a letter or digit kept. */
+/**
+ * The searchable words of `text`: split at separators, punctuation trimmed from their ends
+ * ("office?" is "office"), those with a letter or digit kept.
+ */
 function wordsOf(text: string): string[] {
-  return text.split(SEPARATORS).filter((word) => SEARCHABLE.test(word));
+  return text
+    .split(SEPARATORS)
+    .map((word) => word.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, ''))
+    .filter((word) => SEARCHABLE.test(word));
 }
 
 /**
