@@ -42,8 +42,24 @@ export async function searchKnowledge(
   input: TSearchKnowledgeInput,
   limits: ContentLimits,
 ): Promise<TKnowledgeSearchPage> {
-  const owner = userIdOf(principal);
   const size = pageSize(input.limit, limits);
+  const statement = knowledgeSearchStatement(userIdOf(principal), input, size);
+  const rows = await query<KnowledgeHitRow>(em, statement.text, statement.values);
+  return knowledgeSearchPage(rows, size, statement.binding);
+}
+
+export type KnowledgeHitRow = SummaryRow & { rank: number; rank_key: string; snippet: string | null };
+
+/**
+ * The one statement of a search (also run by the benchmark's bare-pg baseline): the page plus
+ * one row (to tell whether another follows), ranked, with snippets for those rows only.
+ * Refuses an unsearchable query or a foreign cursor with BAD_REQUEST.
+ */
+export function knowledgeSearchStatement(
+  owner: string,
+  input: TSearchKnowledgeInput,
+  size: number,
+): { text: string; values: unknown[]; binding: string } {
   const queryText = tsQueryText(parseSearchQuery(input.query, { prefix: input.prefix }));
   const { cursor: _, limit: __, ...listing } = input;
   const binding = JSON.stringify(['knowledge.search', owner, listing]);
@@ -60,9 +76,7 @@ export async function searchKnowledge(
     const after = decodeCursor(input.cursor, binding, RANK_KEY);
     pageWhere.push(`(m.rank, e.id) < (${bind(after.key)}::real, ${bind(after.id)}::uuid)`);
   }
-  const rows = await query<SummaryRow & { rank: number; rank_key: string; snippet: string | null }>(
-    em,
-    `with matches as (
+  const text = `with matches as (
        select distinct on (c.entry_id) c.entry_id, c.start_char, c.length_chars,
               ts_rank(c.search_vector, ${tsQueryByLanguage('c.language', bind, queryText)}) as rank
          from knowledge_chunks c
@@ -78,9 +92,11 @@ export async function searchKnowledge(
      select page.*, page.rank::text as rank_key,
             ${headlineSql('page.language', '(select substr(x.content, page.start_char + 1, page.length_chars) from knowledge_entries x where x.id = page.id)', bind, queryText)} as snippet
        from page
-      order by page.rank desc, page.id desc`,
-    values,
-  );
+      order by page.rank desc, page.id desc`;
+  return { text, values, binding };
+}
+
+export function knowledgeSearchPage(rows: KnowledgeHitRow[], size: number, binding: string): TKnowledgeSearchPage {
   const page = rows.slice(0, size);
   const last = page.at(-1);
   return {

@@ -1,5 +1,6 @@
 import { ZMemoriesContextInput, type TMemoriesContext, type TMemoriesContextInput } from '@threadstore/contract';
 import type { EntityManager } from '@threadstore/db';
+import type * as z from 'zod';
 import { DomainError } from '../errors.ts';
 import { tsQueryByLanguage } from '../knowledge/sql.ts';
 import { bindings, query } from '../messages/sql.ts';
@@ -33,14 +34,30 @@ export async function memoriesContext(
   // A prompt longer than the API accepts still gets a context: its beginning is matched.
   const parsed = ZMemoriesContextInput.safeParse({ ...options, query: options.query?.slice(0, 10_000) });
   if (!parsed.success) throw new DomainError('BAD_REQUEST', parsed.error.issues.map((issue) => issue.message).join('; '));
-  const input = parsed.data;
+  const statement = memoriesContextStatement(principal.userId, parsed.data);
+  const rows = await query<ContextRow>(em, statement.text, statement.values);
+  return contextOf(rows);
+}
+
+export type ContextRow = MemoryRow & { score: number; tokens: number };
+
+export function contextOf(rows: ContextRow[]): TMemoriesContext {
+  return {
+    items: rows.map((row) => ({ memory: toMemoryDto(row), score: Number(row.score) })),
+    tokens: rows.reduce((sum, row) => sum + Number(row.tokens), 0),
+  };
+}
+
+/** The one statement of memoriesContext (also run by the benchmark's bare-pg baseline). */
+export function memoriesContextStatement(
+  userId: string,
+  input: z.output<typeof ZMemoriesContextInput>,
+): { text: string; values: unknown[] } {
   const queryText = anyWordTsQueryText(input.query);
   const { values, bind } = bindings();
   const relevance =
     queryText === '' ? '0' : `1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}))`;
-  const rows = await query<MemoryRow & { score: number; tokens: number }>(
-    em,
-    `select * from (
+  const text = `select * from (
        select scored.*, sum(scored.tokens) over (order by scored.score desc, scored.id) as running_tokens
          from (
            select ${MEMORY_COLUMNS}, ceil(length(m.content) / 4.0)::int as tokens,
@@ -48,7 +65,7 @@ export async function memoriesContext(
                   + ${SCORE_WEIGHTS.importance} * m.importance::float8
                   + ${SCORE_WEIGHTS.recency} * exp(-ln(2) * extract(epoch from now() - m.valid_from) / (30 * 86400)) as score
              from memories m
-            where m.user_id = ${bind(principal.userId)} and m.valid_to is null
+            where m.user_id = ${bind(userId)} and m.valid_to is null
               and (m.expires_at is null or m.expires_at > now())
               and (m.project_id is null or m.project_id = ${bind(input.projectId ?? null)}::uuid)
               and (m.agent_id is null or m.agent_id = ${bind(input.agent ?? null)}::text)
@@ -56,11 +73,6 @@ export async function memoriesContext(
      ) ranked
      where ${bind(input.tokenBudget ?? null)}::int is null or ranked.running_tokens <= ${bind(input.tokenBudget ?? null)}::int
      order by ranked.score desc, ranked.id
-     limit ${bind(input.limit)}`,
-    values,
-  );
-  return {
-    items: rows.map((row) => ({ memory: toMemoryDto(row), score: Number(row.score) })),
-    tokens: rows.reduce((sum, row) => sum + Number(row.tokens), 0),
-  };
+     limit ${bind(input.limit)}`;
+  return { text, values };
 }
