@@ -43,8 +43,13 @@ export function startApi(databaseUrl: string, poolMax: number, cpuProfileDir?: s
   );
 }
 
-export function startBaseline(databaseUrl: string, poolMax: number): Promise<ServerProcess> {
-  return startServer('baseline', [join(import.meta.dirname, 'baseline-server.ts')], (port) => ({
+/** A bare baseline server: this benchmark's by default, another one's `script` (same environment contract). */
+export function startBaseline(
+  databaseUrl: string,
+  poolMax: number,
+  script = join(import.meta.dirname, 'baseline-server.ts'),
+): Promise<ServerProcess> {
+  return startServer('baseline', [script], (port) => ({
     BENCH_DATABASE_URL: databaseUrl,
     BENCH_POOL_MAX: String(poolMax),
     BENCH_PORT: String(port),

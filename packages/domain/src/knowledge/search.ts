@@ -83,15 +83,17 @@ export function knowledgeSearchStatement(
         where ${chunkWhere.join(' and ')}
         order by c.entry_id, rank desc, c.ordinal
      ), page as (
-       select ${SUMMARY_COLUMNS}, m.rank, m.start_char, m.length_chars
+       -- Only what ranking and filtering need: the summary (length(content) detoasts the body)
+       -- and the snippet are computed for the page's rows alone, below.
+       select e.id, m.rank, m.start_char, m.length_chars
          from matches m join knowledge_entries e on e.id = m.entry_id
         where ${pageWhere.join(' and ')}
         order by m.rank desc, e.id desc
         limit ${bind(size + 1)}
      )
-     select page.*, page.rank::text as rank_key,
-            ${headlineSql('page.language', '(select substr(x.content, page.start_char + 1, page.length_chars) from knowledge_entries x where x.id = page.id)', bind, queryText)} as snippet
-       from page
+     select ${SUMMARY_COLUMNS}, page.rank, page.rank::text as rank_key,
+            ${headlineSql('e.language', 'substr(e.content, page.start_char + 1, page.length_chars)', bind, queryText)} as snippet
+       from page join knowledge_entries e on e.id = page.id
       order by page.rank desc, page.id desc`;
   return { text, values, binding };
 }

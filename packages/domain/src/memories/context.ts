@@ -61,7 +61,7 @@ export function memoriesContextStatement(
        select scored.*, sum(scored.tokens) over (order by scored.score desc, scored.id) as running_tokens
          from (
            select ${MEMORY_COLUMNS}, ceil(length(m.content) / 4.0)::int as tokens,
-                  ${SCORE_WEIGHTS.relevance} * ${relevance}
+                  ${SCORE_WEIGHTS.relevance} * (${relevance})
                   + ${SCORE_WEIGHTS.importance} * m.importance::float8
                   + ${SCORE_WEIGHTS.recency} * exp(-ln(2) * extract(epoch from now() - m.valid_from) / (30 * 86400)) as score
              from memories m
