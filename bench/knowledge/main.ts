@@ -100,7 +100,11 @@ function workloads(seeded: Seeded): Workload[] {
       request: (_, server) => {
         const user = seeded.memoryUsers[contextNext++ % seeded.memoryUsers.length]!;
         const words = Array.from({ length: 12 }, () => `lex${Math.floor(VOCABULARY * prompts() ** 3)}`);
-        return trpcGet('memories.context', { query: words.join(' '), limit: 20, tokenBudget: 500 }, authOf(user, server));
+        return trpcGet(
+          'memories.context',
+          { query: words.join(' '), limit: 20, tokenBudget: 500 },
+          authOf(user, server),
+        );
       },
     },
   ];
@@ -149,7 +153,9 @@ try {
   });
   stops.push(db.stop);
   const seeded = await seed(db.url, shape, log);
-  log(`seeded ${seeded.entries} entries (${seeded.chunks} slices), ${seeded.memories} memories in ${seeded.seconds.toFixed(0)} s`);
+  log(
+    `seeded ${seeded.entries} entries (${seeded.chunks} slices), ${seeded.memories} memories in ${seeded.seconds.toFixed(0)} s`,
+  );
   const api = await startApi(db.url, POOL_MAX);
   stops.push(api.stop);
   const baseline = await startBaseline(db.url, POOL_MAX, join(import.meta.dirname, 'baseline-server.ts'));
@@ -183,7 +189,10 @@ try {
       [
         `## ${workload.name}`,
         `API capacity with ${CLIENTS} clients in a closed loop: ${formatNumber(capacity.throughput)} requests/s (p95 ${formatNumber(capacity.p95)} ms at saturation, load ${capacity.load.toFixed(2)}). Latency below at a fixed ${rate} requests/s (open loop, at most ${CLIENTS} in flight), ${rounds} round(s) of ${phaseMs.measure / 1000} s each; median [min–max] of the rounds, in ms.`,
-        table(['', 'p50', 'p95', 'p99', 'requests/s', 'errors', 'load avg (1 min) per round'], [row('api'), row('baseline')]),
+        table(
+          ['', 'p50', 'p95', 'p99', 'requests/s', 'errors', 'load avg (1 min) per round'],
+          [row('api'), row('baseline')],
+        ),
         `API p95 ÷ baseline p95: ${formatNumber(ratio)}.`,
       ].join('\n\n'),
     );
@@ -198,7 +207,9 @@ try {
 
   const report = [
     `# Knowledge and memories benchmark, ${new Date().toISOString().slice(0, 10)}`,
-    'Produced by `pnpm bench:knowledge`' + (args.quick ? ' --quick' : '') + '. Figures as printed; the machine is shared.',
+    'Produced by `pnpm bench:knowledge`' +
+      (args.quick ? ' --quick' : '') +
+      '. Figures as printed; the machine is shared.',
     table(['', ''], Object.entries(machine)),
     `Data: ${seeded.entries.toLocaleString('en-US')} knowledge entries of one owner (${seeded.chunks.toLocaleString('en-US')} full-text slices; ${shape.bigEntriesMb.length} of them ${Math.min(...shape.bigEntriesMb)}–${Math.max(...shape.bigEntriesMb)} MB), ${seeded.memories.toLocaleString('en-US')} memories of ${shape.memoryUsers.toLocaleString('en-US')} users (requests spread over ${seeded.memoryUsers.length} of them), seeded in ${seeded.seconds.toFixed(0)} s.`,
     '## Goals',

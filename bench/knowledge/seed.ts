@@ -70,7 +70,7 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
               'text', 'english', array['t' || (g % 20)], now() - make_interval(secs => g)
          from generate_series(1, $2::int) g
          join paragraphs a on a.p = (g * 7919) % 2000
-         join paragraphs b on b.p = (g * 104729 + 1) % 2000`,
+         join paragraphs b on b.p = (g::bigint * 104729 + 1) % 2000`,
       [ownerId, shape.entries],
     );
     log(`seeding ${shape.bigEntriesMb.length} long documents…`);
@@ -106,7 +106,7 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
               'fact ' || n || ': ' || f.text,
               round((random())::numeric, 3), 'english', now() - make_interval(hours => n * 7), now() - make_interval(hours => n * 7)
          from users u cross join generate_series(1, $1::int) n
-         join facts f on f.f = (hashtext(u.id::text) + n * 7919) & 4095
+         join facts f on f.f = (hashtext(u.id::text)::bigint + n * 7919) & 4095
         where u.issuer = 'bench' and u.subject like 'memory-user-%'`,
       [shape.memoriesPerUser],
     );

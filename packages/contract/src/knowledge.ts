@@ -10,11 +10,7 @@ const ZTags = z
   .array(ZTag)
   .max(32)
   .refine((tags) => new Set(tags).size === tags.length, 'each tag at most once');
-const ZTitle = z
-  .string()
-  .trim()
-  .min(1)
-  .max(512);
+const ZTitle = z.string().trim().min(1).max(512);
 
 /** A knowledge entry without its body: what listings and search hits carry. */
 export const ZKnowledgeEntrySummary = z.object({

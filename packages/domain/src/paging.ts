@@ -51,7 +51,11 @@ export function encodeCursor(position: CursorPosition, binding: string): string 
 const ZCursorBody = z.object({ k: z.string().max(64), id: z.uuid(), d: z.string() });
 
 /** The position in `cursor`, if it was made for `binding` and its key matches `keyPattern`; else BAD_REQUEST. */
-export function decodeCursor(cursor: string, binding: string, keyPattern: RegExp = TIMESTAMP_CURSOR_KEY): CursorPosition {
+export function decodeCursor(
+  cursor: string,
+  binding: string,
+  keyPattern: RegExp = TIMESTAMP_CURSOR_KEY,
+): CursorPosition {
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

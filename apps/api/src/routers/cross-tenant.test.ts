@@ -66,8 +66,7 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'memories.history': (c, { memoryId }) => c.memories.history({ id: memoryId }),
   'memories.list': (c, { projectId }) => c.memories.list({ projectId }).then(emptyOrNotFound),
   'memories.search': (c, { projectId }) => c.memories.search({ query: 'secret', projectId }).then(emptyOrNotFound),
-  'memories.context': (c, { projectId }) =>
-    c.memories.context({ query: 'secret', projectId }).then(emptyOrNotFound),
+  'memories.context': (c, { projectId }) => c.memories.context({ query: 'secret', projectId }).then(emptyOrNotFound),
 };
 
 /**
@@ -144,7 +143,11 @@ describe('the cross-tenant matrix', () => {
       return { ...owned, projectId: randomUUID(), knowledgeId: randomUUID(), memoryId: randomUUID() };
     }
     const project = await caller.projects.create({ name: 'secret project' });
-    const entry = await caller.knowledge.create({ title: 'secret', content: 'the secret recipe', projectId: project.id });
+    const entry = await caller.knowledge.create({
+      title: 'secret',
+      content: 'the secret recipe',
+      projectId: project.id,
+    });
     const { memory } = await caller.memories.create({
       content: 'the secret is safe',
       projectId: project.id,

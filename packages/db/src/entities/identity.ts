@@ -103,7 +103,8 @@ export const ProjectSchema = defineEntity({
     { name: 'projects_owner_created_index', properties: ['owner', 'createdAt', 'id'] },
     {
       name: 'projects_deleted_at_index',
-      expression: 'create index "projects_deleted_at_index" on "projects" ("deleted_at") where "deleted_at" is not null',
+      expression:
+        'create index "projects_deleted_at_index" on "projects" ("deleted_at") where "deleted_at" is not null',
     },
   ],
   checks: [check('projects', 'name_not_blank', 'length(btrim(name)) > 0')],

@@ -45,13 +45,18 @@ export const MemorySchema = defineEntity({
     // per subject.
     subject: p.string().length(255).default('user'),
     content: p.text(),
-    contentHash: p.string().length(32).$type<Opt<string>>().generated(`(${memoryContentHashSql('content')}) stored`).lazy().hidden(),
+    contentHash: p
+      .string()
+      .length(32)
+      .$type<Opt<string>>()
+      .generated(`(${memoryContentHashSql('content')}) stored`)
+      .lazy()
+      .hidden(),
     importance: p.decimal('number').precision(4).scale(3).default(0.5),
     confidence: p.decimal('number').precision(4).scale(3).default(1),
     language: p.enum(TEXT_SEARCH_LANGUAGES).default('simple'),
     metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
-    project: () =>
-      p.manyToOne(ProjectSchema).nullable().deleteRule('set null').index('memories_project_id_index'),
+    project: () => p.manyToOne(ProjectSchema).nullable().deleteRule('set null').index('memories_project_id_index'),
     agentId: p.string().length(255).nullable(),
     // Provenance, not ownership: no foreign key, so purging old messages never waits on a per-row
     // trigger here; a memory keeps its (then dangling) source ids after the session or message is gone.
@@ -84,8 +89,7 @@ export const MemorySchema = defineEntity({
     // Idempotent create: one current memory per owner, project, subject, key and normalised content.
     {
       name: 'memories_current_content_unique',
-      expression:
-        `create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", coalesce("key", ''), "content_hash") where "valid_to" is null`,
+      expression: `create unique index "memories_current_content_unique" on "memories" ("user_id", coalesce("project_id", '00000000-0000-0000-0000-000000000000'::uuid), "subject", coalesce("key", ''), "content_hash") where "valid_to" is null`,
     },
   ],
   indexes: [

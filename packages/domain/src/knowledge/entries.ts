@@ -75,7 +75,11 @@ async function insertEntry(
   const chunks = bindings();
   await query(
     tx,
-    writeChunks(chunks.bind, { id, ownerId: owner, projectId: input.projectId ?? null, language, title: input.title }, chunkBody(input.content)),
+    writeChunks(
+      chunks.bind,
+      { id, ownerId: owner, projectId: input.projectId ?? null, language, title: input.title },
+      chunkBody(input.content),
+    ),
     chunks.values,
   );
   return id;
@@ -183,7 +187,12 @@ export async function updateKnowledge(
   if (input.content !== undefined) checkText(input.content, 'content');
   const metadata = cleanJsonObject(input.metadata, 'metadata', limits);
   return em.transactional(async (tx) => {
-    const [current] = await query<{ version: number; title: string; language: 'english' | 'portuguese' | 'simple'; project_id: string | null }>(
+    const [current] = await query<{
+      version: number;
+      title: string;
+      language: 'english' | 'portuguese' | 'simple';
+      project_id: string | null;
+    }>(
       tx,
       `select version, title, language, project_id from knowledge_entries
         where id = $1 and owner_id = $2 and deleted_at is null for update`,
@@ -218,9 +227,11 @@ export async function updateKnowledge(
     const language = input.language ?? current.language;
     const projectId = input.projectId === undefined ? current.project_id : input.projectId;
     if (input.title !== undefined || input.content !== undefined || input.language !== undefined) {
-      const [{ content }] = (await query<{ content: string }>(tx, 'select content from knowledge_entries where id = $1', [input.id])) as [
-        { content: string },
-      ];
+      const [{ content }] = (await query<{ content: string }>(
+        tx,
+        'select content from knowledge_entries where id = $1',
+        [input.id],
+      )) as [{ content: string }];
       await query(tx, DELETE_CHUNKS, [input.id]);
       const chunks = bindings();
       const entry = { id: input.id, ownerId: owner, projectId, language, title: input.title ?? current.title };
@@ -297,6 +308,7 @@ export async function listKnowledge(
   const last = page.at(-1);
   return {
     items: page.map(toSummary),
-    nextCursor: rows.length > size && last !== undefined ? encodeCursor({ key: last.cursor_key, id: last.id }, binding) : null,
+    nextCursor:
+      rows.length > size && last !== undefined ? encodeCursor({ key: last.cursor_key, id: last.id }, binding) : null,
   };
 }

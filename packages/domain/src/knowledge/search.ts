@@ -102,7 +102,12 @@ export function knowledgeSearchPage(rows: KnowledgeHitRow[], size: number, bindi
   const page = rows.slice(0, size);
   const last = page.at(-1);
   return {
-    items: page.map((row) => ({ entry: toSummary(row), rank: Number(row.rank), snippet: snippetHtml(row.snippet ?? '') })),
-    nextCursor: rows.length > size && last !== undefined ? encodeCursor({ key: last.rank_key, id: last.id }, binding) : null,
+    items: page.map((row) => ({
+      entry: toSummary(row),
+      rank: Number(row.rank),
+      snippet: snippetHtml(row.snippet ?? ''),
+    })),
+    nextCursor:
+      rows.length > size && last !== undefined ? encodeCursor({ key: last.rank_key, id: last.id }, binding) : null,
   };
 }

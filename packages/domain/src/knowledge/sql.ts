@@ -56,7 +56,9 @@ export const DELETE_CHUNKS = 'delete from knowledge_chunks where entry_id = $1';
 /** A tsquery in the configuration of the row's language, for ranking (`language` is a column). */
 export function tsQueryByLanguage(languageColumn: string, bind: Bind, queryText: string): string {
   const text = bind(queryText);
-  const branches = TEXT_SEARCH_LANGUAGES.map((language) => `when '${language}' then to_tsquery('${language}'::regconfig, ${text})`);
+  const branches = TEXT_SEARCH_LANGUAGES.map(
+    (language) => `when '${language}' then to_tsquery('${language}'::regconfig, ${text})`,
+  );
   return `case ${languageColumn} ${branches.join(' ')} end`;
 }
 
@@ -74,7 +76,10 @@ export function matchesByLanguage(
 ): string {
   const text = bind(queryText);
   return `(${languages
-    .map((language) => `(${languageColumn} = '${language}' and ${vectorColumn} @@ to_tsquery('${language}'::regconfig, ${text}))`)
+    .map(
+      (language) =>
+        `(${languageColumn} = '${language}' and ${vectorColumn} @@ to_tsquery('${language}'::regconfig, ${text}))`,
+    )
     .join(' or ')})`;
 }
 
@@ -87,7 +92,9 @@ export const SNIPPET_STOP_CHAR = '\u0002';
  * text, so running it over a whole match set (or a whole 5 MB body) would cost more than the search.
  */
 export function headlineSql(languageColumn: string, textSql: string, bind: Bind, queryText: string): string {
-  const options = bind(`StartSel=${SNIPPET_START_CHAR}, StopSel=${SNIPPET_STOP_CHAR}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`);
+  const options = bind(
+    `StartSel=${SNIPPET_START_CHAR}, StopSel=${SNIPPET_STOP_CHAR}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`,
+  );
   const text = bind(queryText);
   const branches = TEXT_SEARCH_LANGUAGES.map(
     (language) =>

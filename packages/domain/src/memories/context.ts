@@ -33,7 +33,8 @@ export async function memoriesContext(
   if (principal.kind === 'anonymous') return { items: [], tokens: 0 };
   // A prompt longer than the API accepts still gets a context: its beginning is matched.
   const parsed = ZMemoriesContextInput.safeParse({ ...options, query: options.query?.slice(0, 10_000) });
-  if (!parsed.success) throw new DomainError('BAD_REQUEST', parsed.error.issues.map((issue) => issue.message).join('; '));
+  if (!parsed.success)
+    throw new DomainError('BAD_REQUEST', parsed.error.issues.map((issue) => issue.message).join('; '));
   const statement = memoriesContextStatement(principal.userId, parsed.data);
   const rows = await query<ContextRow>(em, statement.text, statement.values);
   return contextOf(rows);
@@ -56,7 +57,9 @@ export function memoriesContextStatement(
   const queryText = anyWordTsQueryText(input.query);
   const { values, bind } = bindings();
   const relevance =
-    queryText === '' ? '0' : `1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}))`;
+    queryText === ''
+      ? '0'
+      : `1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}))`;
   const text = `select * from (
        select scored.*, sum(scored.tokens) over (order by scored.score desc, scored.id) as running_tokens
          from (

@@ -12,7 +12,13 @@ import type {
   TSearchMemoriesInput,
   TUpdateMemoryInput,
 } from '@threadstore/contract';
-import { memoryContentHashSql, TEXT_SEARCH_LANGUAGES, UniqueConstraintViolationException, uuidv7, type EntityManager } from '@threadstore/db';
+import {
+  memoryContentHashSql,
+  TEXT_SEARCH_LANGUAGES,
+  UniqueConstraintViolationException,
+  uuidv7,
+  type EntityManager,
+} from '@threadstore/db';
 import { recordAudit } from '../audit.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { bindings, query } from '../messages/sql.ts';
@@ -52,7 +58,10 @@ async function provenanceOf(
     return { sessionId: message.session_id, messageId: sourceMessageId };
   }
   if (sourceSessionId !== undefined) {
-    const [session] = await query(em, 'select 1 from chat_sessions where id = $1 and user_id = $2', [sourceSessionId, owner]);
+    const [session] = await query(em, 'select 1 from chat_sessions where id = $1 and user_id = $2', [
+      sourceSessionId,
+      owner,
+    ]);
     if (session === undefined) throw notFound('session');
   }
   return { sessionId: sourceSessionId ?? null, messageId: null };
@@ -90,7 +99,12 @@ export async function createMemory(
       values,
     );
     if (row !== undefined) {
-      recordAudit(tx, actor, { action: 'memories.create', subjectType: 'memory', subjectId: id, details: { kind: input.kind } });
+      recordAudit(tx, actor, {
+        action: 'memories.create',
+        subjectType: 'memory',
+        subjectId: id,
+        details: { kind: input.kind },
+      });
       await tx.flush();
       return { memory: toMemoryDto(row), created: true };
     }
@@ -104,7 +118,8 @@ export async function createMemory(
           and m.content_hash = ${memoryContentHashSql('$4::text')}`,
       [owner, input.projectId ?? null, input.subject, input.content, input.key ?? null],
     );
-    if (existing === undefined) throw new DomainError('CONFLICT', 'the memory changed while it was being created; retry');
+    if (existing === undefined)
+      throw new DomainError('CONFLICT', 'the memory changed while it was being created; retry');
     return { memory: toMemoryDto(existing), created: false };
   });
 }
@@ -179,7 +194,9 @@ export async function updateMemory(
     });
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) {
-      throw new DomainError('CONFLICT', 'another current memory of this subject already says this', { field: 'content' });
+      throw new DomainError('CONFLICT', 'another current memory of this subject already says this', {
+        field: 'content',
+      });
     }
     throw error;
   }
@@ -214,7 +231,10 @@ export async function memoryHistory(em: EntityManager, principal: Principal, id:
 }
 
 /** Filters shared by listing and search, as SQL over the memory alias `m`. */
-function memoryFilters(bind: (value: unknown) => string, input: Pick<TListMemoriesInput, 'kind' | 'projectId' | 'agentId'>): string[] {
+function memoryFilters(
+  bind: (value: unknown) => string,
+  input: Pick<TListMemoriesInput, 'kind' | 'projectId' | 'agentId'>,
+): string[] {
   return [
     ...(input.kind === undefined ? [] : [`m.kind = ${bind(input.kind)}`]),
     ...(input.projectId === undefined ? [] : [`m.project_id = ${bind(input.projectId)}`]),
@@ -255,7 +275,8 @@ export async function listMemories(
   const last = page.at(-1);
   return {
     items: page.map(toMemoryDto),
-    nextCursor: rows.length > size && last !== undefined ? encodeCursor({ key: last.cursor_key, id: last.id }, binding) : null,
+    nextCursor:
+      rows.length > size && last !== undefined ? encodeCursor({ key: last.cursor_key, id: last.id }, binding) : null,
   };
 }
 

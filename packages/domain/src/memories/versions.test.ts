@@ -44,7 +44,12 @@ describe('memory versions against a model', () => {
           const fork = testDb.orm.em.fork();
           if (op.kind === 'create') {
             const content = `fact ${op.content}`;
-            const { memory, created } = await createMemory(fork, actor, { content, kind: 'long_term', subject: 'user' }, DEFAULT_CONTENT_LIMITS);
+            const { memory, created } = await createMemory(
+              fork,
+              actor,
+              { content, kind: 'long_term', subject: 'user' },
+              DEFAULT_CONTENT_LIMITS,
+            );
             const current = [...model].find(([, m]) => !m.deleted && m.versions.at(-1) === content);
             // Idempotent: the same content returns the memory that holds it, and changes nothing.
             expect(created).toBe(current === undefined);
@@ -67,7 +72,9 @@ describe('memory versions against a model', () => {
               snapshot(deletedAt);
             } else {
               const content = `fact ${op.content}`;
-              const clash = [...model].some(([other, m]) => other !== id && !m.deleted && m.versions.at(-1) === content);
+              const clash = [...model].some(
+                ([other, m]) => other !== id && !m.deleted && m.versions.at(-1) === content,
+              );
               try {
                 const updated = await updateMemory(fork, actor, { id, content }, DEFAULT_CONTENT_LIMITS);
                 expect(entry.deleted || clash).toBe(false);

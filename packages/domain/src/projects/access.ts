@@ -4,7 +4,8 @@ import type { Principal } from '../principal.ts';
 
 /** The signed-in user behind `principal`; anonymous visitors own no projects, knowledge or memories. */
 export function userIdOf(principal: Principal): string {
-  if (principal.kind === 'anonymous') throw new DomainError('UNAUTHORIZED', 'sign in first: anonymous visitors cannot do this');
+  if (principal.kind === 'anonymous')
+    throw new DomainError('UNAUTHORIZED', 'sign in first: anonymous visitors cannot do this');
   return principal.userId;
 }
 
@@ -29,6 +30,10 @@ export async function findOwnedProject(
 }
 
 /** Checks that an optional project id names one of the caller's projects (else NOT_FOUND). */
-export async function checkOwnedProject(em: EntityManager, userId: string, id: string | null | undefined): Promise<void> {
+export async function checkOwnedProject(
+  em: EntityManager,
+  userId: string,
+  id: string | null | undefined,
+): Promise<void> {
   if (id !== undefined && id !== null) await findOwnedProject(em, userId, id);
 }

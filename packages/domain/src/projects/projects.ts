@@ -8,7 +8,13 @@ import type {
   TUpdateProjectInput,
 } from '@threadstore/contract';
 import { DEFAULT_PROJECT_SETTINGS, ZProjectSettings } from '@threadstore/contract';
-import { ProjectSchema, raw, UniqueConstraintViolationException, type EntityManager, type Project } from '@threadstore/db';
+import {
+  ProjectSchema,
+  raw,
+  UniqueConstraintViolationException,
+  type EntityManager,
+  type Project,
+} from '@threadstore/db';
 import { recordAudit } from '../audit.ts';
 import { DomainError } from '../errors.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.ts';
@@ -175,6 +181,9 @@ export async function listProjects(
   const last = page.at(-1);
   return {
     items: page.map(({ cursor_key: _, ...row }) => toProjectDto(em.map(ProjectSchema, row))),
-    nextCursor: rows.length > size && last !== undefined ? encodeCursor({ key: last.cursor_key, id: String(last.id) }, binding) : null,
+    nextCursor:
+      rows.length > size && last !== undefined
+        ? encodeCursor({ key: last.cursor_key, id: String(last.id) }, binding)
+        : null,
   };
 }

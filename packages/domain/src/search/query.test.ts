@@ -47,14 +47,24 @@ describe('web-search syntax to tsquery text', () => {
   });
 
   it('treats tsquery operators and stray quotes as separators, and an open quote as a phrase to the end', () => {
-    expect(text("it's (a) <test> & x|y !z :* \\")).toBe('(it <-> s) & a & test & x <-> y & z'.replace('x <-> y', '(x <-> y)'));
+    expect(text("it's (a) <test> & x|y !z :* \\")).toBe(
+      '(it <-> s) & a & test & x <-> y & z'.replace('x <-> y', '(x <-> y)'),
+    );
     expect(text('"unbalanced quote here')).toBe('(unbalanced <-> quote <-> here)');
     expect(text('OR leading OR OR trailing OR')).toBe('(leading | trailing)');
     expect(text('-"" word')).toBe('word');
   });
 
   it('refuses what cannot be searched with a BAD_REQUEST naming the field', () => {
-    for (const query of ['', '   ', '!!! ...', '-only -exclusions', 'a\u0000b', '\ud800', 'x'.repeat(MAX_QUERY_CHARS + 1)]) {
+    for (const query of [
+      '',
+      '   ',
+      '!!! ...',
+      '-only -exclusions',
+      'a\u0000b',
+      '\ud800',
+      'x'.repeat(MAX_QUERY_CHARS + 1),
+    ]) {
       const error = refusal(query);
       expect(error.code, JSON.stringify(query)).toBe('BAD_REQUEST');
       expect(error.details).toMatchObject({ field: 'query' });
@@ -96,7 +106,33 @@ describe('the tsquery text in PostgreSQL', () => {
     const em = testDb.orm.em.fork();
     await fc.assert(
       fc.asyncProperty(
-        fc.string({ unit: fc.constantFrom('a', 'é', ' ', '"', '-', 'O', 'R', '&', '|', '!', '(', ')', ':', '*', "'", '\\', '<', '>', '1', '.', '\u00a0', '😀'), maxLength: 60 }),
+        fc.string({
+          unit: fc.constantFrom(
+            'a',
+            'é',
+            ' ',
+            '"',
+            '-',
+            'O',
+            'R',
+            '&',
+            '|',
+            '!',
+            '(',
+            ')',
+            ':',
+            '*',
+            "'",
+            '\\',
+            '<',
+            '>',
+            '1',
+            '.',
+            '\u00a0',
+            '😀',
+          ),
+          maxLength: 60,
+        }),
         fc.boolean(),
         fc.constantFrom(...SEARCH_LANGUAGES),
         async (input, prefix, language) => {

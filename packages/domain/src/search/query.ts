@@ -121,7 +121,10 @@ function wordsOf(text: string): string[] {
  */
 export function parseSearchQuery(text: string, { prefix = false }: ParseOptions = {}): SearchQuery {
   if (text.length > MAX_QUERY_CHARS) {
-    refuse(`a search query holds at most ${MAX_QUERY_CHARS} characters`, { limit: 'maxQueryChars', max: MAX_QUERY_CHARS });
+    refuse(`a search query holds at most ${MAX_QUERY_CHARS} characters`, {
+      limit: 'maxQueryChars',
+      max: MAX_QUERY_CHARS,
+    });
   }
   if (text.includes('\0') || !text.isWellFormed()) refuse('a search query must be well-formed text without NUL');
   const { tokens, endsOpen } = tokenize(text);

@@ -25,7 +25,13 @@ describe('knowledge entries', () => {
       projectId: project.id,
       language: 'english',
     });
-    expect(entry).toMatchObject({ sourceType: 'url', tags: ['ops'], projectId: project.id, version: 1, contentLength: 38 });
+    expect(entry).toMatchObject({
+      sourceType: 'url',
+      tags: ['ops'],
+      projectId: project.id,
+      version: 1,
+      contentLength: 38,
+    });
     expect(await api.knowledge.get({ id: entry.id })).toEqual(entry);
     expect((await api.knowledge.search({ query: 'migration' })).items.map((hit) => hit.entry.id)).toEqual([entry.id]);
 
@@ -70,7 +76,9 @@ describe('knowledge entries', () => {
     ];
     const first = await api.knowledge.import({ entries });
     expect(first).toMatchObject({ created: 2, existing: 0 });
-    const again = await api.knowledge.import({ entries: [...entries, { clientKey: 'c', title: 'Gamma', content: 'third' }] });
+    const again = await api.knowledge.import({
+      entries: [...entries, { clientKey: 'c', title: 'Gamma', content: 'third' }],
+    });
     expect(again).toMatchObject({ created: 1, existing: 2 });
     expect(again.entries.slice(0, 2)).toEqual(first.entries);
 
@@ -137,13 +145,18 @@ describe('knowledge entries', () => {
     expect(seen).toHaveLength(25);
     expect(new Set(seen).size).toBe(25);
     expect(ranks).toEqual([...ranks].sort((a, b) => b - a));
-    await expect(api.knowledge.search({ query: 'other', cursor: 'garbage' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(api.knowledge.search({ query: 'other', cursor: 'garbage' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('answers every hostile query with results or a clear BAD_REQUEST, never anything else', async () => {
     const { principal: owner } = await createTestUser(testDb.orm.em.fork());
     const api = callerAs(testDb.orm, owner);
-    await api.knowledge.create({ title: 'The thing', content: "quotes \" and ' and (parens) & pipes | and colons: here" });
+    await api.knowledge.create({
+      title: 'The thing',
+      content: 'quotes " and \' and (parens) & pipes | and colons: here',
+    });
     const hostile = [
       '',
       ' ',

@@ -8,15 +8,69 @@ const testDb = useTestDatabase();
 
 /** A small hand-written corpus in English and Portuguese; each case below names its expected top hits. */
 const CORPUS = [
-  { clientKey: 'en-tea', language: 'english', title: 'Brewing green tea', content: 'Steep the leaves for two minutes in water below boiling.', tags: ['drinks'] },
-  { clientKey: 'en-coffee', language: 'english', title: 'Espresso basics', content: 'Grind the beans finely. Running the shot takes about thirty seconds. Tea drinkers may prefer a lungo.', tags: ['drinks'] },
-  { clientKey: 'en-runner', language: 'english', title: 'Marathon training plan', content: 'Runners build mileage slowly; long runs happen on weekends.', tags: ['sport'] },
-  { clientKey: 'en-lisbon', language: 'english', title: 'Office guide', content: 'The new office in Lisbon opens in March. The old office in Porto closes.', tags: ['company'] },
-  { clientKey: 'en-porto', language: 'english', title: 'Porto wine cellars', content: 'Guided tours of the cellars run daily along the river.', tags: ['travel'] },
-  { clientKey: 'pt-escritorio', language: 'portuguese', title: 'Escritórios da empresa', content: 'O novo escritório em Lisboa abre em março. Os escritórios antigos fecham.', tags: ['company'] },
-  { clientKey: 'pt-cafe', language: 'portuguese', title: 'Como fazer café', content: 'Moer os grãos e coar com água quente. Cafés fortes pedem menos água.', tags: ['drinks'] },
-  { clientKey: 'pt-chuva', language: 'portuguese', title: 'Previsão do tempo', content: 'Chuvas fortes são esperadas no fim de semana em Lisboa.', tags: ['weather'] },
-  { clientKey: 'simple-codes', language: 'simple', title: 'Error codes', content: 'Code E42 means the sensor is offline; code E7 means low battery.', tags: ['support'] },
+  {
+    clientKey: 'en-tea',
+    language: 'english',
+    title: 'Brewing green tea',
+    content: 'Steep the leaves for two minutes in water below boiling.',
+    tags: ['drinks'],
+  },
+  {
+    clientKey: 'en-coffee',
+    language: 'english',
+    title: 'Espresso basics',
+    content: 'Grind the beans finely. Running the shot takes about thirty seconds. Tea drinkers may prefer a lungo.',
+    tags: ['drinks'],
+  },
+  {
+    clientKey: 'en-runner',
+    language: 'english',
+    title: 'Marathon training plan',
+    content: 'Runners build mileage slowly; long runs happen on weekends.',
+    tags: ['sport'],
+  },
+  {
+    clientKey: 'en-lisbon',
+    language: 'english',
+    title: 'Office guide',
+    content: 'The new office in Lisbon opens in March. The old office in Porto closes.',
+    tags: ['company'],
+  },
+  {
+    clientKey: 'en-porto',
+    language: 'english',
+    title: 'Porto wine cellars',
+    content: 'Guided tours of the cellars run daily along the river.',
+    tags: ['travel'],
+  },
+  {
+    clientKey: 'pt-escritorio',
+    language: 'portuguese',
+    title: 'Escritórios da empresa',
+    content: 'O novo escritório em Lisboa abre em março. Os escritórios antigos fecham.',
+    tags: ['company'],
+  },
+  {
+    clientKey: 'pt-cafe',
+    language: 'portuguese',
+    title: 'Como fazer café',
+    content: 'Moer os grãos e coar com água quente. Cafés fortes pedem menos água.',
+    tags: ['drinks'],
+  },
+  {
+    clientKey: 'pt-chuva',
+    language: 'portuguese',
+    title: 'Previsão do tempo',
+    content: 'Chuvas fortes são esperadas no fim de semana em Lisboa.',
+    tags: ['weather'],
+  },
+  {
+    clientKey: 'simple-codes',
+    language: 'simple',
+    title: 'Error codes',
+    content: 'Code E42 means the sensor is offline; code E7 means low battery.',
+    tags: ['support'],
+  },
 ] as const;
 
 describe('knowledge.search relevance on a hand-written corpus', () => {
@@ -70,11 +124,15 @@ describe('knowledge.search relevance on a hand-written corpus', () => {
   it('matches the last word as a prefix as the user types', async () => {
     expect(await top('marat', { prefix: true })).toEqual(['en-runner']);
     expect(await top('marat')).toEqual([]);
-    expect(await top('lisb', { prefix: true })).toEqual(expect.arrayContaining(['en-lisbon', 'pt-escritorio', 'pt-chuva']));
+    expect(await top('lisb', { prefix: true })).toEqual(
+      expect.arrayContaining(['en-lisbon', 'pt-escritorio', 'pt-chuva']),
+    );
   });
 
   it('filters by tags and highlights the matched words in a snippet', async () => {
-    expect(await top('lisbon OR lisboa', { tags: ['company'] })).toEqual(expect.arrayContaining(['en-lisbon', 'pt-escritorio']));
+    expect(await top('lisbon OR lisboa', { tags: ['company'] })).toEqual(
+      expect.arrayContaining(['en-lisbon', 'pt-escritorio']),
+    );
     expect(await top('lisbon OR lisboa', { tags: ['company'] })).toHaveLength(2);
     const [hit] = (await callerAs(testDb.orm, principal).knowledge.search({ query: '"new office"' })).items;
     expect(hit!.snippet).toContain('<b>new</b> <b>office</b>');

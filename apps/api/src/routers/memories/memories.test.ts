@@ -24,7 +24,9 @@ describe('memories', () => {
     expect(history.map((v) => v.content)).toEqual(['Lives in Porto', 'Lives in Lisbon']);
     expect(history[0]!.validTo).toBe(moved.validFrom);
     expect(history[0]!.supersededBy).toBe(moved.versionId);
-    expect(await api.memories.get({ id: memory.id, asOf: memory.validFrom })).toMatchObject({ content: 'Lives in Porto' });
+    expect(await api.memories.get({ id: memory.id, asOf: memory.validFrom })).toMatchObject({
+      content: 'Lives in Porto',
+    });
     expect(await api.memories.get({ id: memory.id })).toMatchObject({ content: 'Lives in Lisbon' });
     await expect(api.memories.update({ id: memory.id, expectedVersion: 1, importance: 1 })).rejects.toMatchObject({
       code: 'CONFLICT',
@@ -32,7 +34,9 @@ describe('memories', () => {
 
     const { deletedAt } = await api.memories.delete({ id: memory.id });
     await expect(api.memories.get({ id: memory.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(await api.memories.get({ id: memory.id, asOf: moved.validFrom })).toMatchObject({ content: 'Lives in Lisbon' });
+    expect(await api.memories.get({ id: memory.id, asOf: moved.validFrom })).toMatchObject({
+      content: 'Lives in Lisbon',
+    });
     expect((await api.memories.history({ id: memory.id })).items.at(-1)!.validTo).toBe(deletedAt);
 
     const audit = await testDb.orm.em
@@ -52,7 +56,9 @@ describe('memories', () => {
     const { principal: owner } = await createTestUser(testDb.orm.em.fork());
     const api = callerAs(testDb.orm, owner);
     const results = await Promise.all(
-      ['Prefers  tea', 'prefers tea', ' PREFERS TEA ', 'Prefers tea'].map((content) => api.memories.create({ content })),
+      ['Prefers  tea', 'prefers tea', ' PREFERS TEA ', 'Prefers tea'].map((content) =>
+        api.memories.create({ content }),
+      ),
     );
     expect(new Set(results.map((r) => r.memory.id)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -75,7 +81,10 @@ describe('memories', () => {
     expect(memory).toMatchObject({ sourceSessionId: session.id, sourceMessageId: message.id });
     await api.sessions.delete({ id: session.id });
     await api.sessions.purge({ id: session.id });
-    expect(await api.memories.get({ id: memory.id })).toMatchObject({ sourceSessionId: session.id, sourceMessageId: message.id });
+    expect(await api.memories.get({ id: memory.id })).toMatchObject({
+      sourceSessionId: session.id,
+      sourceMessageId: message.id,
+    });
     await expect(api.memories.create({ content: 'x', sourceMessageId: message.id })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
@@ -89,9 +98,10 @@ describe('memories', () => {
     expect(days(short.expiresAt, short.createdAt)).toBeCloseTo(1, 2);
     await testDb.orm.em
       .fork()
-      .execute(`insert into retention_policies (scope, user_id, target, keep_for_days) values ('user', ?, 'episodic_memories', 7)`, [
-        ownerId,
-      ]);
+      .execute(
+        `insert into retention_policies (scope, user_id, target, keep_for_days) values ('user', ?, 'episodic_memories', 7)`,
+        [ownerId],
+      );
     const episode = (await api.memories.create({ content: 'visited the dentist', kind: 'episodic' })).memory;
     expect(days(episode.expiresAt, episode.createdAt)).toBeCloseTo(7, 2);
     const promoted = await api.memories.update({ id: episode.id, kind: 'long_term' });
@@ -104,10 +114,9 @@ describe('memories', () => {
     const project = await api.projects.create({ name: 'trip' });
     await api.memories.create({ content: 'Allergic to peanuts', language: 'english' });
     await api.memories.create({ content: 'Booked a hotel near the beach', projectId: project.id, language: 'english' });
-    expect((await api.memories.search({ query: 'allergic OR hotels' })).items.map((h) => h.memory.content).sort()).toEqual([
-      'Allergic to peanuts',
-      'Booked a hotel near the beach',
-    ]);
+    expect(
+      (await api.memories.search({ query: 'allergic OR hotels' })).items.map((h) => h.memory.content).sort(),
+    ).toEqual(['Allergic to peanuts', 'Booked a hotel near the beach']);
     expect((await api.memories.search({ query: 'hotel -beach' })).items).toEqual([]);
     expect((await api.memories.list({ projectId: project.id })).items.map((m) => m.content)).toEqual([
       'Booked a hotel near the beach',
@@ -129,9 +138,14 @@ describe('memories.context', () => {
     await create('Secret of the other project', { projectId: other.id, importance: 1 });
     await create('Agent note: answer in Portuguese', { agentId: 'planner', importance: 0.5 });
 
-    const context = await api.memories.context({ query: 'Any restaurants near the Lisbon office?', projectId: project.id });
+    const context = await api.memories.context({
+      query: 'Any restaurants near the Lisbon office?',
+      projectId: project.id,
+    });
     const contents = context.items.map((item) => item.memory.content);
-    expect(contents.slice(0, 2).sort()).toEqual(['Prefers vegetarian restaurants', 'Works on the Lisbon office launch'].sort());
+    expect(contents.slice(0, 2).sort()).toEqual(
+      ['Prefers vegetarian restaurants', 'Works on the Lisbon office launch'].sort(),
+    );
     expect(contents).toContain('Has a dog named Rex');
     expect(contents).not.toContain('Secret of the other project');
     expect(contents).not.toContain('Agent note: answer in Portuguese');

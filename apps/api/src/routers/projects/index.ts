@@ -1,5 +1,12 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { ZCreateProjectInput, ZListProjectsInput, ZProject, ZProjectIdInput, ZProjectPage, ZUpdateProjectInput } from '@threadstore/contract';
+import {
+  ZCreateProjectInput,
+  ZListProjectsInput,
+  ZProject,
+  ZProjectIdInput,
+  ZProjectPage,
+  ZUpdateProjectInput,
+} from '@threadstore/contract';
 import {
   createProject,
   deleteProject,

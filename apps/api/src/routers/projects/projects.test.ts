@@ -19,7 +19,10 @@ describe('projects', () => {
     expect(project).toMatchObject({ name: 'Linguistics', settings: { version: 1 }, version: 1, archivedAt: null });
     expect(await api.projects.get({ id: project.id })).toEqual(project);
 
-    const settings = { version: 1 as const, chat: { responder: 'openai' as const, model: 'gpt-x', systemPrompt: 'Be brief.' } };
+    const settings = {
+      version: 1 as const,
+      chat: { responder: 'openai' as const, model: 'gpt-x', systemPrompt: 'Be brief.' },
+    };
     const updated = await api.projects.update({ id: project.id, expectedVersion: 1, settings });
     expect(updated).toMatchObject({ settings, version: 2 });
     await expect(api.projects.update({ id: project.id, expectedVersion: 1, name: 'late' })).rejects.toMatchObject({
@@ -68,7 +71,13 @@ describe('projects', () => {
     const first = await api.projects.list({ limit: 2 });
     const second = await api.projects.list({ limit: 2, cursor: first.nextCursor! });
     const third = await api.projects.list({ limit: 2, cursor: second.nextCursor! });
-    expect([...first.items, ...second.items, ...third.items].map((p) => p.name)).toEqual(['p4', 'p3', 'p2', 'p1', 'p0']);
+    expect([...first.items, ...second.items, ...third.items].map((p) => p.name)).toEqual([
+      'p4',
+      'p3',
+      'p2',
+      'p1',
+      'p0',
+    ]);
     expect(third.nextCursor).toBeNull();
     await expect(api.projects.list({ archived: true, cursor: first.nextCursor! })).rejects.toMatchObject({
       code: 'BAD_REQUEST',

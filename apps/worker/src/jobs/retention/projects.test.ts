@@ -21,8 +21,14 @@ describe('retention of soft-deleted projects', () => {
     const recent = await project('recent', 5);
     const live = await project('live', null);
     const held = await project('held', 90);
-    await one(`insert into retention_policies (scope, project_id, target, legal_hold) values ('project', $1, 'all', true)`, [held]);
-    const { id: session } = await one(`insert into chat_sessions (user_id, project_id) values ($1, $2) returning id`, [owner, old]);
+    await one(
+      `insert into retention_policies (scope, project_id, target, legal_hold) values ('project', $1, 'all', true)`,
+      [held],
+    );
+    const { id: session } = await one(`insert into chat_sessions (user_id, project_id) values ($1, $2) returning id`, [
+      owner,
+      old,
+    ]);
     const { id: entry } = await one(
       `insert into knowledge_entries (owner_id, project_id, title, content, source_type) values ($1, $2, 't', 'c', 'text') returning id`,
       [owner, old],
@@ -43,6 +49,8 @@ describe('retention of soft-deleted projects', () => {
     expect(left.sort()).toEqual([recent, live, held].sort());
     expect(await one('select project_id from chat_sessions where id = $1', [session])).toEqual({ project_id: null });
     expect(await one('select project_id from knowledge_entries where id = $1', [entry])).toEqual({ project_id: null });
-    expect(await one('select project_id from knowledge_chunks where entry_id = $1', [entry])).toEqual({ project_id: null });
+    expect(await one('select project_id from knowledge_chunks where entry_id = $1', [entry])).toEqual({
+      project_id: null,
+    });
   });
 });
