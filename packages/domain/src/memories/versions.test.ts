@@ -6,11 +6,7 @@ import { DomainError } from '../errors.ts';
 import { actorFor, createTestUser } from '../testing/index.ts';
 import { createMemory, deleteMemory, getMemory, memoryHistory, updateMemory } from './memories.ts';
 
-type Op =
-  | { kind: 'create'; content: number }
-  | { kind: 'update'; target: number; content: number }
-  | { kind: 'delete'; target: number };
-
+/** Random scripts of operations on a handful of contents, so creates and updates collide. */
 const ops = fc.array(
   fc.oneof(
     fc.record({ kind: fc.constant('create' as const), content: fc.nat(5) }),

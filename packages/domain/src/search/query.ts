@@ -54,8 +54,8 @@ export interface ParseOptions {
   prefix?: boolean;
 }
 
-/** Characters that are operators in tsquery syntax, or quotes: separators in a word. */
-const SEPARATORS = /[\s&|!()<>:*\\'"\u0000-\u001f\u007f\u2018\u2019\u201c\u201d]+/u;
+/** Characters that are operators in tsquery syntax, quotes, or control characters: separators in a word. */
+const SEPARATORS = /[\s&|!()<>:*\\'"\p{Cc}\u2018\u2019\u201c\u201d]+/u;
 /** A word must hold at least one letter or digit to be searchable. */
 const SEARCHABLE = /[\p{L}\p{N}]/u;
 
