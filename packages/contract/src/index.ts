@@ -12,3 +12,8 @@ export * from './admin.ts';
 export * from './graph.ts';
 export * from './investigations.ts';
 export * from './academy.ts';
+export * from './search.ts';
+export * from './project-settings.ts';
+export * from './projects.ts';
+export * from './knowledge.ts';
+export * from './memories.ts';

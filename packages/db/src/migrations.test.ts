@@ -31,6 +31,7 @@ const EXPECTED_TABLES = [
   'investigation_findings',
   'investigation_sessions',
   'investigations',
+  'knowledge_chunks',
   'knowledge_entries',
   'maintenance_runs',
   'memories',

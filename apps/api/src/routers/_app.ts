@@ -9,6 +9,9 @@ import { entitiesRouter } from './entities/index.ts';
 import { relationshipsRouter } from './relationships/index.ts';
 import { investigationsRouter } from './investigations/index.ts';
 import { academyRouter } from './academy/index.ts';
+import { projectsRouter } from './projects/index.ts';
+import { knowledgeRouter } from './knowledge/index.ts';
+import { memoriesRouter } from './memories/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -21,6 +24,9 @@ export const appRouter = router({
   relationships: relationshipsRouter,
   investigations: investigationsRouter,
   academy: academyRouter,
+  projects: projectsRouter,
+  knowledge: knowledgeRouter,
+  memories: memoriesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -21,6 +21,9 @@ interface VictimIds {
   academyConversationId: string;
   /** The learner behind the victim (alice for the anonymous victim too). */
   learnerId: string;
+  projectId: string;
+  knowledgeId: string;
+  memoryId: string;
 }
 
 type Caller = ReturnType<typeof callerAs>;
@@ -79,7 +82,37 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
     c.academy.completeConversation({ id: academyConversationId }),
   'academy.award': (c, { learnerId }) =>
     c.academy.award({ userId: learnerId, amount: 50, reason: 'lesson', sourceEventId: 'cross-tenant' }),
+  'projects.get': (c, { projectId }) => c.projects.get({ id: projectId }),
+  'projects.update': (c, { projectId }) => c.projects.update({ id: projectId, name: 'taken over' }),
+  'projects.archive': (c, { projectId }) => c.projects.archive({ id: projectId }),
+  'projects.unarchive': (c, { projectId }) => c.projects.unarchive({ id: projectId }),
+  'projects.delete': (c, { projectId }) => c.projects.delete({ id: projectId }),
+  'knowledge.create': (c, { projectId }) => c.knowledge.create({ title: 'planted', content: 'x', projectId }),
+  'knowledge.import': (c, { projectId }) =>
+    c.knowledge.import({ entries: [{ title: 'planted', content: 'x', clientKey: 'k', projectId }] }),
+  'knowledge.get': (c, { knowledgeId }) => c.knowledge.get({ id: knowledgeId }),
+  'knowledge.update': (c, { knowledgeId }) => c.knowledge.update({ id: knowledgeId, title: 'taken over' }),
+  'knowledge.delete': (c, { knowledgeId }) => c.knowledge.delete({ id: knowledgeId }),
+  'knowledge.list': (c, { projectId }) => c.knowledge.list({ projectId }).then(emptyOrNotFound),
+  'knowledge.search': (c, { projectId }) => c.knowledge.search({ query: 'secret', projectId }).then(emptyOrNotFound),
+  'memories.create': (c, { sessionId }) => c.memories.create({ content: 'planted', sourceSessionId: sessionId }),
+  'memories.get': (c, { memoryId }) => c.memories.get({ id: memoryId }),
+  'memories.update': (c, { memoryId }) => c.memories.update({ id: memoryId, content: 'taken over' }),
+  'memories.delete': (c, { memoryId }) => c.memories.delete({ id: memoryId }),
+  'memories.history': (c, { memoryId }) => c.memories.history({ id: memoryId }),
+  'memories.list': (c, { projectId }) => c.memories.list({ projectId }).then(emptyOrNotFound),
+  'memories.search': (c, { projectId }) => c.memories.search({ query: 'secret', projectId }).then(emptyOrNotFound),
+  'memories.context': (c, { projectId }) => c.memories.context({ query: 'secret', projectId }).then(emptyOrNotFound),
 };
+
+/**
+ * Listings filtered by a project id answer with nothing for a project that is not the caller's,
+ * exactly as for one that does not exist; the matrix compares refusals, so "nothing" becomes one.
+ */
+function emptyOrNotFound(page: { items: unknown[] }): never {
+  if (page.items.length > 0) throw new Error(`leaked ${page.items.length} rows`);
+  throw new TRPCError({ code: 'NOT_FOUND', message: 'empty' });
+}
 
 /** Procedures with no owned id in their input, and why that is safe. */
 const NO_OWNED_ID: Record<string, string> = {
@@ -116,6 +149,8 @@ const NO_OWNED_ID: Record<string, string> = {
   'academy.admin.createBadge': 'admins only',
   'academy.admin.updateBadge': 'admins only; badges are catalog, not owned',
   'academy.admin.retireBadge': 'admins only',
+  'projects.create': 'creates for the caller',
+  'projects.list': "the caller's own projects (checked below)",
 };
 
 describe('the cross-tenant matrix', () => {
@@ -140,6 +175,10 @@ describe('the cross-tenant matrix', () => {
                 (select json_agg(c order by id) from academy_conversations c) as academy_conversations,
                 (select json_agg(x order by id) from academy_xp_transactions x) as xp_ledger,
                 (select json_agg(u order by user_id) from academy_users u) as learners`,
+                (select json_agg(p order by id) from projects p) as projects,
+                (select json_agg(e order by id) from knowledge_entries e) as knowledge,
+                (select json_agg(c order by entry_id, ordinal) from knowledge_chunks c) as chunks,
+                (select json_agg(m order by id) from memories m) as memories`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {
@@ -187,6 +226,24 @@ describe('the cross-tenant matrix', () => {
       academyConversationId: conversation.id,
       learnerId: keyOwnerId,
     };
+    const owned = { sessionId: session.id, messageId: reply.id, apiKeyId: key.id };
+    // Only signed-in users own projects, knowledge and memories.
+    if (principal.kind === 'anonymous') {
+      return { ...owned, projectId: randomUUID(), knowledgeId: randomUUID(), memoryId: randomUUID() };
+    }
+    const project = await caller.projects.create({ name: 'secret project' });
+    const entry = await caller.knowledge.create({
+      title: 'secret',
+      content: 'the secret recipe',
+      projectId: project.id,
+    });
+    const { memory } = await caller.memories.create({
+      content: 'the secret is safe',
+      projectId: project.id,
+      sourceMessageId: reply.id,
+    });
+    await caller.memories.update({ id: memory.id, importance: 0.9 });
+    return { ...owned, projectId: project.id, knowledgeId: entry.id, memoryId: memory.id };
   }
 
   beforeAll(async () => {
@@ -231,6 +288,9 @@ describe('the cross-tenant matrix', () => {
       investigationId: randomUUID(),
       academyConversationId: randomUUID(),
       learnerId: randomUUID(),
+      projectId: randomUUID(),
+      knowledgeId: randomUUID(),
+      memoryId: randomUUID(),
     };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
@@ -262,6 +322,13 @@ describe('the cross-tenant matrix', () => {
         expect((await caller.investigations.list({})).items, attacker.name).toEqual([]);
       }
       if (attacker.principal.kind !== 'anonymous') expect((await caller.academy.conversations()).items).toEqual([]);
+        expect((await caller.projects.list({ archived: 'all' })).items).toEqual([]);
+        expect((await caller.knowledge.list({})).items).toEqual([]);
+        expect((await caller.knowledge.search({ query: 'secret' })).items).toEqual([]);
+        expect((await caller.memories.list({})).items).toEqual([]);
+        expect((await caller.memories.search({ query: 'secret' })).items).toEqual([]);
+      }
+      expect((await caller.memories.context({ query: 'secret' })).items).toEqual([]);
     }
   });
 

@@ -53,3 +53,25 @@ export const check = (table: string, rule: string, expression: string) => ({
  * keeps every message storable and searchable by its beginning.
  */
 export const FTS_SOURCE_CHARS = 262_144;
+
+/**
+ * The text search configurations a knowledge entry or a memory can be written in: stemming and
+ * stop words for English and Portuguese, and `simple` (lower-cased words, no stemming) for any
+ * other language or none.
+ */
+export const TEXT_SEARCH_LANGUAGES = ['english', 'portuguese', 'simple'] as const;
+export type TextSearchLanguage = (typeof TEXT_SEARCH_LANGUAGES)[number];
+
+/**
+ * SQL for the tsvector of `textSql` in the configuration named by the column `languageSql`.
+ * A CASE over literal configurations keeps the expression immutable, so it can define a
+ * generated column (a cast of the column to regconfig could not).
+ */
+export function tsVectorByLanguage(languageSql: string, textSql: string): string {
+  const branches = TEXT_SEARCH_LANGUAGES.map(
+    (language) => `when '${language}'::text then to_tsvector('${language}'::regconfig, ${textSql})`,
+  );
+  // The ELSE never applies (a CHECK constraint keeps the language in the list); it only keeps an
+  // unknown language's row from failing NOT NULL before its CHECK can name the problem.
+  return `case ${languageSql}::text ${branches.join(' ')} else to_tsvector('simple'::regconfig, ${textSql}) end`;
+}

@@ -77,7 +77,11 @@ export const ApiKeySchema = defineEntity({
 });
 export type ApiKey = InferEntity<typeof ApiKeySchema>;
 
-/** A user's workspace: sessions and knowledge can belong to one. */
+/**
+ * A user's workspace: sessions, knowledge entries and memories can belong to one. Its settings
+ * are a versioned document (`ZProjectSettings` in the contract). Deleting one is soft; the
+ * retention worker purges it after the soft-delete grace period.
+ */
 export const ProjectSchema = defineEntity({
   name: 'Project',
   tableName: 'projects',
@@ -87,11 +91,29 @@ export const ProjectSchema = defineEntity({
     name: p.string().length(256),
     description: p.text().nullable(),
     settings: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    archivedAt: p.datetime().nullable(),
+    version: p.integer().version(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
   },
-  uniques: [{ name: 'projects_owner_name_unique', properties: ['owner', 'name'] }],
+  uniques: [
+    // A deleted project's name is free again at once: the bin must not block a new project.
+    {
+      name: 'projects_owner_name_unique',
+      expression:
+        'create unique index "projects_owner_name_unique" on "projects" ("owner_id", "name") where "deleted_at" is null',
+    },
+  ],
+  indexes: [
+    // Keyset listing per owner, newest first (projects.list).
+    { name: 'projects_owner_created_index', properties: ['owner', 'createdAt', 'id'] },
+    {
+      name: 'projects_deleted_at_index',
+      expression:
+        'create index "projects_deleted_at_index" on "projects" ("deleted_at") where "deleted_at" is not null',
+    },
+  ],
   checks: [check('projects', 'name_not_blank', 'length(btrim(name)) > 0')],
   triggers: [touchUpdatedAt()],
 });

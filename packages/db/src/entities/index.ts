@@ -20,7 +20,7 @@ import {
   InvestigationSchema,
   InvestigationSessionSchema,
 } from './investigation.ts';
-import { KnowledgeEntrySchema } from './knowledge.ts';
+import { KnowledgeChunkSchema, KnowledgeEntrySchema } from './knowledge.ts';
 import { MaintenanceRunSchema, RetentionPolicySchema, StatsSnapshotSchema } from './maintenance.ts';
 import { MemorySchema } from './memory.ts';
 
@@ -54,6 +54,7 @@ export const entities: EntitySchema<any, any>[] = [
   InvestigationSessionSchema,
   InvestigationEntitySchema,
   AcademyWeeklyXpSchema,
+  KnowledgeChunkSchema,
 ];
 
 export * from './academy.ts';
@@ -65,3 +66,4 @@ export * from './investigation.ts';
 export * from './knowledge.ts';
 export * from './maintenance.ts';
 export * from './memory.ts';
+export { TEXT_SEARCH_LANGUAGES, type TextSearchLanguage, tsVectorByLanguage } from './columns.ts';

@@ -1,11 +1,22 @@
-import { defineEntity, p, type InferEntity, type Opt } from '@mikro-orm/core';
-import { check, createdAt, deletedAt, FTS_SOURCE_CHARS, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import {
+  check,
+  createdAt,
+  deletedAt,
+  TEXT_SEARCH_LANGUAGES,
+  touchUpdatedAt,
+  updatedAt,
+  uuidPrimaryKey,
+} from './columns.ts';
 import { ProjectSchema, UserSchema } from './identity.ts';
 
 export const KNOWLEDGE_SOURCE_TYPES = ['url', 'pdf', 'text', 'file'] as const;
 export type KnowledgeSourceType = (typeof KNOWLEDGE_SOURCE_TYPES)[number];
 
-/** A document the assistant can cite, searchable by full text (title weighs more than body). */
+/**
+ * A document the assistant can cite: a title, a Markdown body, tags, a language. Its full-text
+ * index lives in `knowledge_chunks`, so a body of any length stays searchable to its last word.
+ */
 export const KnowledgeEntrySchema = defineEntity({
   name: 'KnowledgeEntry',
   tableName: 'knowledge_entries',
@@ -19,21 +30,59 @@ export const KnowledgeEntrySchema = defineEntity({
     sourceType: p.enum(KNOWLEDGE_SOURCE_TYPES),
     sourceUrl: p.string().length(2048).nullable(),
     metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
-    // Computed by PostgreSQL; `Opt` tells the ORM's types that nobody supplies it on create.
-    searchVector: p
-      .type('tsvector')
-      .$type<Opt<string>>()
-      .generated(
-        `(setweight(to_tsvector('simple'::regconfig, title), 'A') || setweight(to_tsvector('simple'::regconfig, left(content, ${FTS_SOURCE_CHARS})), 'B')) stored`,
-      )
-      .lazy()
-      .hidden(),
+    language: p.enum(TEXT_SEARCH_LANGUAGES).default('simple'),
+    tags: p.array().$type<string[]>().defaultRaw(`'{}'`),
+    // The caller's own key for the entry (its id in the source system): knowledge.import is
+    // idempotent by it.
+    clientKey: p.string().length(255).nullable(),
+    version: p.integer().version(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
   },
-  indexes: [{ name: 'knowledge_entries_search_vector_index', properties: ['searchVector'], type: 'gin' }],
-  checks: [check('knowledge_entries', 'url_source_has_url', "source_type <> 'url' or source_url is not null")],
+  uniques: [{ name: 'knowledge_entries_owner_client_key_unique', properties: ['owner', 'clientKey'] }],
+  indexes: [
+    // Keyset listing per owner, newest first (knowledge.list).
+    { name: 'knowledge_entries_owner_created_index', properties: ['owner', 'createdAt', 'id'] },
+    { name: 'knowledge_entries_tags_index', properties: ['tags'], type: 'gin' },
+  ],
+  checks: [
+    check('knowledge_entries', 'url_source_has_url', "source_type <> 'url' or source_url is not null"),
+    check('knowledge_entries', 'version_positive', 'version >= 1'),
+  ],
   triggers: [touchUpdatedAt()],
 });
 export type KnowledgeEntry = InferEntity<typeof KnowledgeEntrySchema>;
+
+/**
+ * The full-text index of a knowledge entry, one row per slice of its body (the title rides in
+ * the first, weighted above the body). PostgreSQL refuses a tsvector over 1 MB (error 54000), and
+ * truncating a long body would hide its end from search without a word; slices of at most
+ * KNOWLEDGE_CHUNK_CHARS characters keep every tsvector far below the limit, so a word near the
+ * end of a 5 MB document is found like any other. Owner, project and language are copied from
+ * the entry so a search filters and ranks from this table alone; written only by the domain's
+ * knowledge SQL, in the same transaction as the entry.
+ */
+export const KnowledgeChunkSchema = defineEntity({
+  name: 'KnowledgeChunk',
+  tableName: 'knowledge_chunks',
+  properties: {
+    entry: () => p.manyToOne(KnowledgeEntrySchema).primary().deleteRule('cascade'),
+    ordinal: p.integer().primary(),
+    owner: () => p.manyToOne(UserSchema).deleteRule('cascade').createForeignKeyConstraint(false),
+    project: () => p.manyToOne(ProjectSchema).nullable().createForeignKeyConstraint(false),
+    language: p.enum(TEXT_SEARCH_LANGUAGES),
+    // Where the slice sits in the entry's body, in characters (0-based), for its snippet.
+    startChar: p.integer(),
+    lengthChars: p.integer(),
+    searchVector: p.type('tsvector'),
+  },
+  indexes: [
+    { name: 'knowledge_chunks_search_vector_index', properties: ['searchVector'], type: 'gin' },
+    { name: 'knowledge_chunks_owner_index', properties: ['owner'] },
+  ],
+});
+export type KnowledgeChunk = InferEntity<typeof KnowledgeChunkSchema>;
+
+/** Characters per full-text slice of a knowledge entry's body; see KnowledgeChunkSchema. */
+export const KNOWLEDGE_CHUNK_CHARS = 32_768;

@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ContentLimits, TListSessionsInput, TSessionPage, TSessionStatus } from '@threadstore/contract';
 import { ChatSessionSchema, raw, type EntityManager } from '@threadstore/db';
-import * as z from 'zod';
-import { DomainError } from '../errors.ts';
-import { pageSize } from '../paging.ts';
+import { decodeCursor, encodeCursor, pageSize } from '../paging.ts';
 import { ownerFilter, type Owner } from '../principal.ts';
 import { toSessionDto } from './dto.ts';
 
@@ -87,56 +84,8 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, '\\$&');
 }
 
-interface Position {
-  /** The sort key, an ISO timestamp with microseconds. */
-  key: string;
-  id: string;
-}
-
 /** What a cursor is bound to: its owner and its listing. */
 function bindingOf(owner: Owner, listing: Listing): string {
   const ownerKey = owner.userId !== undefined ? `user:${owner.userId}` : `anonymous:${owner.anonymousId}`;
   return JSON.stringify([ownerKey, listing]);
-}
-
-/**
- * Cursors are base64url JSON of the position plus a digest of the position and its binding.
- * The digest is not a secret (every query is scoped to its owner anyway, so a forged cursor
- * could only reposition the forger's own listing): it turns a cursor used by someone else, with
- * other filters, or edited, into a clear BAD_REQUEST instead of a silently wrong page.
- */
-function digestOf(position: Position, binding: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([binding, position.key, position.id]))
-    .digest('base64url')
-    .slice(0, 22);
-}
-
-function encodeCursor(position: Position, binding: string): string {
-  const body = { k: position.key, id: position.id, d: digestOf(position, binding) };
-  return Buffer.from(JSON.stringify(body)).toString('base64url');
-}
-
-const ZCursorBody = z.object({
-  k: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
-  id: z.uuid(),
-  d: z.string(),
-});
-
-function decodeCursor(cursor: string, binding: string): Position {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    body = null;
-  }
-  const parsed = ZCursorBody.safeParse(body);
-  if (!parsed.success || parsed.data.d !== digestOf({ key: parsed.data.k, id: parsed.data.id }, binding)) {
-    throw new DomainError(
-      'BAD_REQUEST',
-      'this cursor does not belong to this listing: pass back the nextCursor of the previous page, with the same order and filters',
-      { field: 'cursor' },
-    );
-  }
-  return { key: parsed.data.k, id: parsed.data.id };
 }

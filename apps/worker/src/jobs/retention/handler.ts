@@ -2,6 +2,7 @@ import type { RetentionScope, RetentionTarget } from '@threadstore/db';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { JobContext, JobResult } from '../contract.ts';
 import type { RetentionPayload } from '@threadstore/jobs';
+import { purgeDeletedProjects } from './projects.ts';
 
 /**
  * Retention deletes in bulk, by policy, across every owner, so it is plain SQL on one pooled
@@ -56,7 +57,7 @@ const CUTOFF = '$1::timestamptz';
  */
 
 /** The governing policy of `target` for a row of `user` / `project`: project over user over global. */
-function governingPolicy(target: string, user: string | null, project: string | null): string {
+export function governingPolicy(target: string, user: string | null, project: string | null): string {
   const subjects = [`p.scope = 'global'`];
   if (user) subjects.push(`(p.scope = 'user' and p.user_id = ${user})`);
   if (project) subjects.push(`(p.scope = 'project' and p.project_id = ${project})`);
@@ -68,7 +69,7 @@ function governingPolicy(target: string, user: string | null, project: string | 
     limit 1`;
 }
 
-function underLegalHold(user: string | null, project: string | null): string {
+export function underLegalHold(user: string | null, project: string | null): string {
   const subjects = [
     ...(user ? [`(h.scope = 'user' and h.user_id = ${user})`] : []),
     ...(project ? [`(h.scope = 'project' and h.project_id = ${project})`] : []),
@@ -276,7 +277,8 @@ export async function purgeExpired({
     await purge.sessions();
     await purge.heap('soft_deleted_messages', 'chat_messages', EXPIRED_SOFT_DELETED_MESSAGES);
     await purge.heap('memories', 'memories', EXPIRED_MEMORIES);
-    return { rowsAffected: purge.receipt.rows, details: purge.details() };
+    const projects = await purgeDeletedProjects(client, rows[0]!.cutoff, payload, signal);
+    return { rowsAffected: purge.receipt.rows + projects, details: { ...purge.details(), deletedProjects: projects } };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;
