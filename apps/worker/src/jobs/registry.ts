@@ -1,3 +1,4 @@
+import { accountErasureJob } from './account-erasure/contract.ts';
 import type { JobContract } from './contract.ts';
 import { retentionJob } from './retention/contract.ts';
 import { statsJob } from './stats/contract.ts';
@@ -11,3 +12,4 @@ import { xpRollupJob } from './xp-rollup/contract.ts';
  * the list as a parameter, so tests run their own.
  */
 export const jobs: JobContract[] = [retentionJob, vacuumAnalyzeJob, statsJob, stuckRunReaperJob, xpRollupJob];
+jobs.push(accountErasureJob);

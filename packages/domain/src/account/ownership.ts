@@ -75,7 +75,8 @@ export async function readOwnership(em: EntityManager): Promise<Ownership> {
   }
   const hiddenOf = new Map<string, string[]>();
   for (const meta of Object.values(em.getMetadata().getAll())) {
-    const hidden = Object.values(meta.properties)
+    const properties = Object.values(meta.properties) as { hidden?: boolean; lazy?: boolean; fieldNames?: string[] }[];
+    const hidden = properties
       .filter((property) => property.hidden === true || property.lazy === true)
       .flatMap((property) => property.fieldNames ?? []);
     hiddenOf.set(meta.tableName, hidden);
