@@ -9,3 +9,4 @@ export * from './api-keys.ts';
 export * from './sessions.ts';
 export * from './messages.ts';
 export * from './admin.ts';
+export * from './account.ts';

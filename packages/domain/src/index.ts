@@ -21,3 +21,6 @@ export * from './sessions/delete.ts';
 export * from './sessions/run.ts';
 export * from './messages/index.ts';
 export * from './account/erase.ts';
+export * from './audit-trail/list.ts';
+export * from './account/export.ts';
+export * from './account/import.ts';

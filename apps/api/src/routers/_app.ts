@@ -5,6 +5,8 @@ import { authRouter } from './auth/index.ts';
 import { healthRouter } from './health/index.ts';
 import { messagesRouter } from './messages/index.ts';
 import { sessionsRouter } from './sessions/index.ts';
+import { accountRouter } from './account/index.ts';
+import { auditRouter } from './audit/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -13,6 +15,8 @@ export const appRouter = router({
   sessions: sessionsRouter,
   messages: messagesRouter,
   admin: adminRouter,
+  account: accountRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -61,6 +61,9 @@ const NO_OWNED_ID: Record<string, string> = {
   'admin.runJob': 'admins only',
   'admin.listRuns': 'admins only',
   'admin.latestStats': 'admins only',
+  'account.erase': "erases the caller's own account; takes no id (routers/account/account.test.ts)",
+  'audit.list':
+    "the caller's own trail; a subjectId only narrows it, scope 'all' is admins only (routers/audit/list.test.ts)",
 };
 
 describe('the cross-tenant matrix', () => {

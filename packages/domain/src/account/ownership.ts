@@ -73,14 +73,7 @@ export async function readOwnership(em: EntityManager): Promise<Ownership> {
     });
     columnsOf.set(c.table, list);
   }
-  const hiddenOf = new Map<string, string[]>();
-  for (const meta of Object.values(em.getMetadata().getAll())) {
-    const properties = Object.values(meta.properties) as { hidden?: boolean; lazy?: boolean; fieldNames?: string[] }[];
-    const hidden = properties
-      .filter((property) => property.hidden === true || property.lazy === true)
-      .flatMap((property) => property.fieldNames ?? []);
-    hiddenOf.set(meta.tableName, hidden);
-  }
+  const hiddenOf = hiddenColumns(em);
 
   // Cascading edges child → parent. Owned: every table reachable from `users` against them.
   const cascades = keys.filter((key) => key.on_delete === 'c' && key.child !== key.parent);
@@ -114,9 +107,12 @@ export async function readOwnership(em: EntityManager): Promise<Ownership> {
   };
   const order: string[] = [];
 
-  // Parents before children (Kahn over the cascading edges among owned tables).
+  // Parents before children (Kahn over the foreign keys among owned tables).
+  // Every foreign key counts here, cascading or not: a session's project must exist before it.
   const parentsOf = (table: string) =>
-    cascades.filter((k) => k.child === table && k.parent !== 'users' && owned.includes(k.parent)).map((k) => k.parent);
+    keys
+      .filter((k) => k.child === table && k.parent !== table && owned.includes(k.parent))
+      .map((k) => k.parent);
   const placed = new Set<string>();
   while (order.length < owned.length) {
     const ready = owned.filter((t) => !placed.has(t) && parentsOf(t).every((p) => placed.has(p))).sort();
@@ -136,4 +132,21 @@ export async function readOwnership(em: EntityManager): Promise<Ownership> {
       hidden: hiddenOf.get(name) ?? [],
     })),
   };
+}
+
+/** Per table, the columns the ORM marks hidden or lazy (hashes, secrets, search vectors). */
+export function hiddenColumns(em: EntityManager): Map<string, string[]> {
+  const all = em.getMetadata().getAll() as unknown;
+  const metas = (all instanceof Map ? [...all.values()] : Object.values(all as object)) as {
+    tableName: string;
+    properties: Record<string, { hidden?: boolean; lazy?: boolean; fieldNames?: string[] }>;
+  }[];
+  const hidden = new Map<string, string[]>();
+  for (const meta of metas) {
+    const columns = Object.values(meta.properties)
+      .filter((property) => property.hidden === true || property.lazy === true)
+      .flatMap((property) => property.fieldNames ?? []);
+    hidden.set(meta.tableName, [...(hidden.get(meta.tableName) ?? []), ...columns]);
+  }
+  return hidden;
 }

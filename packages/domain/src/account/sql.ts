@@ -153,3 +153,42 @@ export const AUDIT_ERASURE = `
 
 export const ERASURE_RECEIPT = `
   select id, status, counts, batches, started_at, finished_at from account_erasures where id = $1`;
+
+/** Exports read one snapshot of everything, so the file is a consistent backup. */
+export const BEGIN_EXPORT = `begin isolation level repeatable read read only`;
+
+/**
+ * One table's rows as JSON text, without the columns that are never exported ($3). A cursor, so
+ * an account of any size streams in constant memory; ordered by primary key, so two exports of
+ * the same data are the same bytes.
+ */
+export function declareExportCursor(table: string, where: string, orderBy: string[]): string {
+  return `declare account_export no scroll cursor for
+    select (to_jsonb(t) - $3::text[])::text as row from ${ident(table)} t
+     where ${where}
+     order by ${orderBy.map((column) => `t.${ident(column)}`).join(', ')}`;
+}
+export const FETCH_EXPORT = `fetch forward 2000 from account_export`;
+export const CLOSE_EXPORT = `close account_export`;
+
+/** Whether the account already holds rows in `table` (an import goes into an empty account only). */
+export function anyOwned(table: string, where: string): string {
+  return `select exists (select 1 from ${ident(table)} t where ${where}) as found`;
+}
+
+/**
+ * Inserts a batch of exported rows ($1, a JSON array) as they were: jsonb_populate_recordset
+ * turns each object into the table's row type, so every column gets its own type's parsing.
+ */
+export function insertRows(table: string, columns: string[], unusable: string[] = []): string {
+  const list = [...columns, ...unusable].map(ident).join(', ');
+  // A secret the export never carries (an API key's hash) gets a value no key hashes to: the
+  // row comes back, and nothing can ever authenticate with it.
+  const values = [...columns.map(ident), ...unusable.map(() => `'unusable:' || gen_random_uuid()`)].join(', ');
+  return `insert into ${ident(table)} (${list}) select ${values} from jsonb_populate_recordset(null::${ident(table)}, $1::jsonb)`;
+}
+
+/** The user's own audit trail as an export reads it ($1 user id, $2 claimed anonymous ids). */
+export const EXPORTED_AUDIT_ROWS = `((t.actor_type = 'user' and t.actor_id = $1::text)
+  or (t.actor_type = 'anonymous' and t.actor_id = any($2::uuid[]::text[]))
+  or (t.actor_type = 'api_key' and t.actor_id in (select k.id::text from api_keys k where k.user_id::text = $1::text)))`;
