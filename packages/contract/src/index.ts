@@ -10,3 +10,4 @@ export * from './sessions.ts';
 export * from './messages.ts';
 export * from './admin.ts';
 export * from './account.ts';
+export * from './retention.ts';

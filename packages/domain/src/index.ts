@@ -24,3 +24,4 @@ export * from './account/erase.ts';
 export * from './audit-trail/list.ts';
 export * from './account/export.ts';
 export * from './account/import.ts';
+export * from './retention/policies.ts';

@@ -7,6 +7,7 @@ import { messagesRouter } from './messages/index.ts';
 import { sessionsRouter } from './sessions/index.ts';
 import { accountRouter } from './account/index.ts';
 import { auditRouter } from './audit/index.ts';
+import { retentionRouter } from './retention/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   admin: adminRouter,
   account: accountRouter,
   audit: auditRouter,
+  retention: retentionRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,3 +1,4 @@
+import { ZRetentionChange } from '@threadstore/contract';
 import * as z from 'zod';
 import { defineJob } from '../contract.ts';
 import { purgeExpired } from './handler.ts';
@@ -10,6 +11,14 @@ export const retentionPayload = z.object({
    * sessions examined per window. Each batch commits on its own, so no lock is held for long.
    */
   batchSize: z.number().int().min(1).max(10_000).default(5_000),
+  /**
+   * With `dryRun`: policy changes to count as if they were made (admin `retention.preview`,
+   * `pnpm jobs policy preview`). They are applied in a transaction that is rolled back.
+   */
+  preview: z.array(ZRetentionChange).max(50).default([]),
+}).refine((payload) => payload.preview.length === 0 || payload.dryRun, {
+  message: 'preview needs dryRun: it never changes the policies',
+  path: ['preview'],
 });
 export type RetentionPayload = z.output<typeof retentionPayload>;
 
