@@ -4,6 +4,7 @@
  *   run <job> [--dry-run] [--payload '{"batchSize":100}']   run a job now, here, showing its progress
  *   schedules                                             each job's default, effective and registered schedule
  *   runs [--job <job>] [--limit <n>]                      recent runs with their outcome and receipt
+ *   policies | policy set|remove|preview | hold place|lift  retention policies and legal holds (see policies.ts)
  *
  * Exit codes: 0 done, 1 the run failed or was aborted, 64 bad usage, 75 the job is already queued
  * or running, 78 bad configuration.
@@ -15,6 +16,7 @@ import { PgBoss } from 'pg-boss';
 import { workerEnvSchema } from '../env.ts';
 import { jobs } from '../jobs/registry.ts';
 import { resolveSchedules } from '../jobs/schedule.ts';
+import { POLICY_USAGE, runPolicyCommand } from './policies.ts';
 import { runJobHere, UsageError } from './run-job.ts';
 
 const EXIT_USAGE = 64;
@@ -26,6 +28,15 @@ const { positionals, values } = parseArgs({
     payload: { type: 'string' },
     job: { type: 'string' },
     limit: { type: 'string', default: '20' },
+    scope: { type: 'string' },
+    target: { type: 'string' },
+    user: { type: 'string' },
+    project: { type: 'string' },
+    'keep-days': { type: 'string' },
+    note: { type: 'string' },
+    remove: { type: 'boolean' },
+    hold: { type: 'boolean' },
+    holds: { type: 'boolean' },
   },
   strict: false,
 });
@@ -92,10 +103,26 @@ try {
       );
       break;
     }
+    case 'policies':
+    case 'policy':
+    case 'hold': {
+      exitCode = await runPolicyCommand({
+        orm,
+        boss,
+        logger,
+        jobs,
+        command,
+        args: rest,
+        values,
+        print: (line) => console.log(line),
+        printTable,
+      });
+      break;
+    }
     default:
       throw new UsageError(
         `usage: jobs run <job> [--dry-run] [--payload <json>] | jobs schedules | jobs runs [--job <job>] [--limit <n>]` +
-          `\njobs: ${jobs.map((job) => job.name).join(', ')}`,
+          `\njobs: ${jobs.map((job) => job.name).join(', ')}\n${POLICY_USAGE}`,
       );
   }
 } catch (error) {

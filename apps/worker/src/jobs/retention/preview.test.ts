@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { TRetentionChange } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { runHandler } from '../../../test/job-context.ts';
 import { retentionJob } from './contract.ts';
@@ -21,7 +22,7 @@ describe('a retention dry run previewing policy changes', () => {
     const policies = async () =>
       (await pool.query(`select * from retention_policies order by id`)).rows as Record<string, unknown>[];
     const before = await policies();
-    const sessionsCounted = async (preview: unknown[]) => {
+    const sessionsCounted = async (preview: TRetentionChange[]) => {
       const { result } = await runHandler(retentionJob, testDb.orm, { dryRun: true, preview });
       return (result.details.targets as { inactive_sessions: { sessions: number } }).inactive_sessions.sessions;
     };
