@@ -7,6 +7,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
 import { createAccountHttp } from './account/http.ts';
+import { sendJson } from './send-json.ts';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
@@ -193,14 +194,4 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
         server.closeIdleConnections();
       }),
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-  });
-  res.end(payload);
 }

@@ -4,6 +4,7 @@ import type { MikroORM } from '@threadstore/db';
 import { DomainError, exportAccount, importAccount, recordAudit, type Principal } from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import type { Authenticator } from '../auth/authenticator.ts';
+import { sendJson } from '../send-json.ts';
 
 /**
  * `GET /account/export` and `POST /account/import`: the account as an NDJSON stream, outside tRPC.
@@ -57,7 +58,7 @@ export function createAccountHttp({ orm, logger, authenticator, maxLineBytes }: 
         await em.flush();
       } else {
         const result = await importAccount(em, actor, userId, linesOf(req, maxLineBytes));
-        send(res, 200, result);
+        sendJson(res, 200, result);
       }
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -68,7 +69,7 @@ export function createAccountHttp({ orm, logger, authenticator, maxLineBytes }: 
       }
       const status = (error.details?.status as number | undefined) ?? STATUS[error.code] ?? 400;
       logger.info({ requestId, path, code: error.code, message: error.message }, 'account request refused');
-      send(res, status, { error: { code: error.code, message: error.message, details: error.details ?? null } });
+      sendJson(res, status, { error: { code: error.code, message: error.message, details: error.details ?? null } });
     }
     return true;
   };
@@ -130,14 +131,4 @@ async function* linesOf(req: IncomingMessage, maxBytes: number): AsyncGenerator<
     }
   }
   if (buffered.length > 0) yield buffered;
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-  });
-  res.end(payload);
 }
