@@ -41,7 +41,7 @@ const load = () => loadavg()[0]!.toFixed(2);
 /** A user with MESSAGES messages over SESSIONS sessions, set-based. */
 async function seedAccount(client: pg.Client, round: number): Promise<string> {
   const { rows } = await client.query<{ id: string }>(
-    `insert into users (issuer, subject, email) values ('bench', $1, $1 || '@bench.test') returning id`,
+    `insert into users (issuer, subject, email) values ('bench', $1::text, $1::text || '@bench.test') returning id`,
     [`account-${round}-${Date.now()}`],
   );
   const userId = rows[0]!.id;

@@ -82,7 +82,8 @@ export function createAccountHttp({ orm, logger, authenticator, maxLineBytes }: 
  */
 function userOf(principal: Principal | null, failure: string | null, need: 'read' | 'import'): string {
   if (principal === null) throw new DomainError('UNAUTHORIZED', failure ?? 'sign in, or send an API key');
-  if (principal.kind === 'anonymous') throw new DomainError('UNAUTHORIZED', 'sign in first: anonymous visitors have no account');
+  if (principal.kind === 'anonymous')
+    throw new DomainError('UNAUTHORIZED', 'sign in first: anonymous visitors have no account');
   if (principal.kind === 'apiKey') {
     if (need === 'import') throw new DomainError('FORBIDDEN', 'API keys cannot do this; sign in with a bearer token');
     if (!principal.scopes.includes('read')) throw new DomainError('FORBIDDEN', "this API key lacks the 'read' scope");

@@ -62,9 +62,11 @@ describe('account erasure', () => {
   it('refuses an account under legal hold and changes nothing', async () => {
     const em = testDb.orm.em.fork();
     const held = await seedAccount(em, { messages: 3 });
-    await query(em, `insert into retention_policies (scope, user_id, target, legal_hold) values ('user', $1, 'all', true)`, [
-      held.userId,
-    ]);
+    await query(
+      em,
+      `insert into retention_policies (scope, user_id, target, legal_hold) values ('user', $1, 'all', true)`,
+      [held.userId],
+    );
     const before = await census([held.userId]);
     const erasures = async () =>
       (await query<{ n: number }>(em, `select count(*)::int as n from account_erasures`, []))[0]!.n;
@@ -88,9 +90,11 @@ describe('account erasure', () => {
     });
     expect(partial).toMatchObject({ status: 'running', counts: { chat_messages: 60 } });
     // The account is shut while the erasure is unfinished.
-    const [user] = await query<{ deleted: boolean }>(em, `select deleted_at is not null as deleted from users where id = $1`, [
-      first.userId,
-    ]);
+    const [user] = await query<{ deleted: boolean }>(
+      em,
+      `select deleted_at is not null as deleted from users where id = $1`,
+      [first.userId],
+    );
     expect(user).toEqual({ deleted: true });
     // The next attempt joins the running erasure instead of starting a second one.
     expect(await startErasure(testDb.orm.em.fork(), first.userId)).toBe(partial.erasureId);

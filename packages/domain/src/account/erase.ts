@@ -49,7 +49,11 @@ const LOCK_RETRIES = 20;
  * killed half-way leaves a running erasure that the next call (or the worker's `account-erasure`
  * job) finishes: every step deletes what is still there, so running one twice is harmless.
  */
-export async function eraseAccount(em: EntityManager, userId: string, options: EraseOptions = {}): Promise<ErasureReceipt> {
+export async function eraseAccount(
+  em: EntityManager,
+  userId: string,
+  options: EraseOptions = {},
+): Promise<ErasureReceipt> {
   const erasureId = await startErasure(em, userId);
   return runErasure(em, erasureId, options);
 }
@@ -97,7 +101,11 @@ export async function resumeStaleErasures(
 }
 
 /** Deletes, in short batches, everything the erasure's user owns, then the user; returns the receipt. */
-export async function runErasure(em: EntityManager, erasureId: string, options: EraseOptions = {}): Promise<ErasureReceipt> {
+export async function runErasure(
+  em: EntityManager,
+  erasureId: string,
+  options: EraseOptions = {},
+): Promise<ErasureReceipt> {
   const { batchSize = DEFAULT_BATCH_SIZE, signal, onBatch, requestId = null } = options;
   const [erasure] = await query<{
     id: string;

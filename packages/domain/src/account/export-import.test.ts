@@ -94,9 +94,11 @@ describe('account export and import', () => {
       expect.arrayContaining(['chat_sessions', 'chat_messages', 'memories', 'projects', 'audit_log']),
     );
     // Same ids: a session id a frontend stored before the move still opens the same conversation.
-    const [moved] = await query<{ user_id: string }>(em, `select user_id from chat_sessions where client_key = 'main' and user_id = $1`, [
-      userId,
-    ]);
+    const [moved] = await query<{ user_id: string }>(
+      em,
+      `select user_id from chat_sessions where client_key = 'main' and user_id = $1`,
+      [userId],
+    );
     expect(moved).toEqual({ user_id: userId });
     // An API key comes back as metadata: its secret never left, so nothing can authenticate with it.
     const [key] = await query<{ key_hash: string }>(em, `select key_hash from api_keys where user_id = $1`, [userId]);
@@ -109,7 +111,8 @@ describe('account export and import', () => {
     const lines = await collect(exportAccount(testDb.orm.em.fork(), source.userId));
     await eraseAccount(testDb.orm.em.fork(), source.userId);
     const { userId, principal } = await createTestUser(testDb.orm.em.fork());
-    const attempt = (input: string[]) => importAccount(testDb.orm.em.fork(), actorFor(principal), userId, replay(input));
+    const attempt = (input: string[]) =>
+      importAccount(testDb.orm.em.fork(), actorFor(principal), userId, replay(input));
 
     await expect(attempt(lines.slice(0, -1))).rejects.toMatchObject({ code: 'BAD_REQUEST', message: /truncated/ });
     const tampered = lines.map((line) => line.replace('message 3 of', 'message 3 0f'));

@@ -46,7 +46,12 @@ export async function exportPlan(em: EntityManager): Promise<ExportPlan> {
   );
   const columnsOf = (name: string) => columns.filter((c) => c.table === name);
   const omitted = (name: string, hidden: string[]) => [
-    ...new Set([...hidden, ...columnsOf(name).filter((c) => c.generated).map((c) => c.column)]),
+    ...new Set([
+      ...hidden,
+      ...columnsOf(name)
+        .filter((c) => c.generated)
+        .map((c) => c.column),
+    ]),
   ];
   const keyOf = (name: string) => {
     const key = columnsOf(name).filter((c) => c.primary_key && !c.generated);
@@ -56,7 +61,12 @@ export async function exportPlan(em: EntityManager): Promise<ExportPlan> {
   const hiddenUsers = hiddenColumns(em).get('users') ?? [];
   return {
     tables: [
-      { name: 'users', where: 't.id = $1 and $2::uuid[] is not null', orderBy: ['id'], omit: omitted('users', hiddenUsers) },
+      {
+        name: 'users',
+        where: 't.id = $1 and $2::uuid[] is not null',
+        orderBy: ['id'],
+        omit: omitted('users', hiddenUsers),
+      },
       ...tables.map((table: OwnedTable) => ({
         name: table.name,
         where: `(${table.owned}) and $1::uuid is not null and $2::uuid[] is not null`,

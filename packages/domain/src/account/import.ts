@@ -73,7 +73,10 @@ export async function importAccount(
     const missing = columns.filter((c) => c.table === table.name && c.required && table.omit.includes(c.column));
     if (missing.every((c) => /^(text|character varying)/.test(c.type))) {
       importable.add(table.name);
-      unusable.set(table.name, missing.map((c) => c.column));
+      unusable.set(
+        table.name,
+        missing.map((c) => c.column),
+      );
     }
   }
   const known = new Set(plan.tables.map((table) => table.name));
@@ -88,9 +91,13 @@ export async function importAccount(
           [userId, []],
         );
         if (row!.found) {
-          throw new DomainError('CONFLICT', `the account is not empty (it has ${table.name}); import into a new account`, {
-            table: table.name,
-          });
+          throw new DomainError(
+            'CONFLICT',
+            `the account is not empty (it has ${table.name}); import into a new account`,
+            {
+              table: table.name,
+            },
+          );
         }
       }
 
@@ -134,11 +141,14 @@ export async function importAccount(
           continue;
         }
         const table = (parsed as { table?: unknown }).table;
-        if (kind !== 'row' || typeof table !== 'string') throw new DomainError('BAD_REQUEST', 'a line is neither row nor manifest');
-        if (!known.has(table)) throw new DomainError('BAD_REQUEST', `table "${table}" is not one this instance imports`, { table });
+        if (kind !== 'row' || typeof table !== 'string')
+          throw new DomainError('BAD_REQUEST', 'a line is neither row nor manifest');
+        if (!known.has(table))
+          throw new DomainError('BAD_REQUEST', `table "${table}" is not one this instance imports`, { table });
         // The row's text exactly as exported, for the checksum; then the owner's id becomes ours.
         const prefix = `{"kind":"row","table":${JSON.stringify(table)},"row":`;
-        if (!line.startsWith(prefix) || !line.endsWith('}')) throw new DomainError('BAD_REQUEST', 'a row line is not in export form');
+        if (!line.startsWith(prefix) || !line.endsWith('}'))
+          throw new DomainError('BAD_REQUEST', 'a row line is not in export form');
         const exported = line.slice(prefix.length, -1);
         const tally = (seen[table] ??= { rows: 0, hash: createHash('sha256') });
         tally.rows += 1;
@@ -173,7 +183,8 @@ export async function importAccount(
         }
       }
       for (const table of Object.keys(seen)) {
-        if (!(table in manifest.tables)) throw new DomainError('BAD_REQUEST', `table "${table}" is missing from the manifest`);
+        if (!(table in manifest.tables))
+          throw new DomainError('BAD_REQUEST', `table "${table}" is missing from the manifest`);
       }
       recordAudit(tx, actor, {
         action: 'account.import',
@@ -188,7 +199,10 @@ export async function importAccount(
       throw new DomainError('CONFLICT', 'rows of this export already exist on this instance (same ids)');
     }
     if (error instanceof ForeignKeyConstraintViolationException || error instanceof CheckConstraintViolationException) {
-      throw new DomainError('BAD_REQUEST', 'the export refers to rows it does not contain, or holds values this instance refuses');
+      throw new DomainError(
+        'BAD_REQUEST',
+        'the export refers to rows it does not contain, or holds values this instance refuses',
+      );
     }
     const sqlState = error instanceof DriverException ? (error as { code?: unknown }).code : undefined;
     if (typeof sqlState === 'string' && (sqlState.startsWith('22') || sqlState.startsWith('23'))) {
@@ -208,7 +222,15 @@ async function insertBatch(
   // The columns the rows carry that this instance has; a column added here since the export
   // was written keeps its default.
   const carried = Object.keys(JSON.parse(rows[0]!) as Record<string, unknown>).filter((c) => insertable.has(c));
-  await query(tx, insertRows(table, carried.filter((c) => !unusable.includes(c)), unusable), [`[${rows.join(',')}]`]);
+  await query(
+    tx,
+    insertRows(
+      table,
+      carried.filter((c) => !unusable.includes(c)),
+      unusable,
+    ),
+    [`[${rows.join(',')}]`],
+  );
 }
 
 /**

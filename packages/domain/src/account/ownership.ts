@@ -110,13 +110,12 @@ export async function readOwnership(em: EntityManager): Promise<Ownership> {
   // Parents before children (Kahn over the foreign keys among owned tables).
   // Every foreign key counts here, cascading or not: a session's project must exist before it.
   const parentsOf = (table: string) =>
-    keys
-      .filter((k) => k.child === table && k.parent !== table && owned.includes(k.parent))
-      .map((k) => k.parent);
+    keys.filter((k) => k.child === table && k.parent !== table && owned.includes(k.parent)).map((k) => k.parent);
   const placed = new Set<string>();
   while (order.length < owned.length) {
     const ready = owned.filter((t) => !placed.has(t) && parentsOf(t).every((p) => placed.has(p))).sort();
-    if (ready.length === 0) throw new Error(`cycle among owned tables: ${owned.filter((t) => !placed.has(t)).join(', ')}`);
+    if (ready.length === 0)
+      throw new Error(`cycle among owned tables: ${owned.filter((t) => !placed.has(t)).join(', ')}`);
     for (const table of ready) {
       order.push(table);
       placed.add(table);

@@ -38,9 +38,7 @@ export async function listAudit(
   const where: string[] = [all ? 'true' : ownTrail(principal, bind)];
   if (input.action !== undefined) {
     where.push(
-      input.action.endsWith('.')
-        ? `starts_with(a.action, ${bind(input.action)})`
-        : `a.action = ${bind(input.action)}`,
+      input.action.endsWith('.') ? `starts_with(a.action, ${bind(input.action)})` : `a.action = ${bind(input.action)}`,
     );
   }
   if (input.subjectType !== undefined) where.push(`a.subject_type = ${bind(input.subjectType)}`);

@@ -52,7 +52,10 @@ export function normalizePolicy(input: Omit<TSetRetentionPolicyInput, 'note'> | 
   const removing = 'action' in input && input.action === 'remove';
   if (!removing) {
     if (legalHold && (target !== 'all' || scope === 'global' || input.keepForDays !== undefined)) {
-      throw new DomainError('BAD_REQUEST', "a legal hold is for a user or project, with target 'all' and no keepForDays");
+      throw new DomainError(
+        'BAD_REQUEST',
+        "a legal hold is for a user or project, with target 'all' and no keepForDays",
+      );
     }
     if (!legalHold && (target === 'all' || input.keepForDays === undefined)) {
       throw new DomainError('BAD_REQUEST', "a rule names a target other than 'all' and keepForDays");

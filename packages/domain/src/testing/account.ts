@@ -49,8 +49,11 @@ export async function seedAccount(
        from generate_series(1, $2) seq`,
     [session!.id, messages, name],
   );
-  await run(`update chat_messages set parent_id = (select id from chat_messages where session_id = $1 and seq = 1)
-              where session_id = $1 and seq = 2`, [session!.id]);
+  await run(
+    `update chat_messages set parent_id = (select id from chat_messages where session_id = $1 and seq = 1)
+              where session_id = $1 and seq = 2`,
+    [session!.id],
+  );
 
   // An anonymous visit, claimed on sign-in; then the same browser chats anonymously again.
   const anonymousSession = await run<{ id: string }>(
@@ -77,15 +80,15 @@ export async function seedAccount(
      values ($1, $2, 'How we ship', '# Ship it\nOn Tuesdays.', 'text')`,
     [userId, project!.id],
   );
-  await run(
-    `insert into investigations (owner_id, session_id, title, query) values ($1, $2, 'why', 'what happened')`,
-    [userId, session!.id],
-  );
+  await run(`insert into investigations (owner_id, session_id, title, query) values ($1, $2, 'why', 'what happened')`, [
+    userId,
+    session!.id,
+  ]);
   await run(`insert into academy_users (user_id, total_xp) values ($1, 10)`, [userId]);
-  await run(
-    `insert into academy_xp_transactions (user_id, amount, reason, source_ref) values ($1, 10, 'lesson', $2)`,
-    [userId, `lesson-${name}`],
-  );
+  await run(`insert into academy_xp_transactions (user_id, amount, reason, source_ref) values ($1, 10, 'lesson', $2)`, [
+    userId,
+    `lesson-${name}`,
+  ]);
   const [key] = await run<{ id: string }>(
     `insert into api_keys (user_id, name, key_prefix, key_hash, scopes) values ($1, 'agent', 'ts_abc', $2, '{read,write}') returning id`,
     [userId, `hash-${randomUUID()}`],

@@ -47,13 +47,20 @@ describe('account export, import and erasure over HTTP', () => {
       body,
     });
     expect(imported.status).toBe(200);
-    expect(await imported.json()).toMatchObject({ imported: { chat_messages: 41, projects: 1 }, skipped: { users: 1 } });
+    expect(await imported.json()).toMatchObject({
+      imported: { chat_messages: 41, projects: 1 },
+      skipped: { users: 1 },
+    });
     const target = api.client(await bearer('http-target'));
     const { items } = await target.sessions.list.query({});
     expect(items.map((session) => session.title).sort()).toEqual(['before sign-in', 'first chat']);
 
     // The same file again: the account is no longer empty.
-    const again = await fetch(`${api.url}/account/import`, { method: 'POST', headers: await bearer('http-target'), body });
+    const again = await fetch(`${api.url}/account/import`, {
+      method: 'POST',
+      headers: await bearer('http-target'),
+      body,
+    });
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ error: { code: 'CONFLICT' } });
   });

@@ -139,7 +139,9 @@ describe('retention policies and legal holds (admin)', () => {
         principal: admin,
       }),
     );
-    const changes = [{ action: 'set' as const, scope: 'global' as const, target: 'soft_deleted' as const, keepForDays: 1 }];
+    const changes = [
+      { action: 'set' as const, scope: 'global' as const, target: 'soft_deleted' as const, keepForDays: 1 },
+    ];
     const { queueJobId } = await caller.retention.preview({ changes });
     const job = await boss.getJobById('retention', queueJobId);
     expect(job?.data).toEqual({ dryRun: true, preview: changes });

@@ -63,13 +63,11 @@ describe('an account erasure whose process is killed with SIGKILL', () => {
     const killed = await progress();
     expect(killed.status).toBe('running');
     expect(Number(killed.messages)).toBeLessThan(40_001);
-    const [left] = await em
-      .getConnection()
-      .execute<{ messages: number; deleted: boolean }[]>(
-        `select (select count(*)::int from chat_messages m join chat_sessions s on s.id = m.session_id where s.user_id = ?) as messages,
+    const [left] = await em.getConnection().execute<{ messages: number; deleted: boolean }[]>(
+      `select (select count(*)::int from chat_messages m join chat_sessions s on s.id = m.session_id where s.user_id = ?) as messages,
                 (select deleted_at is not null from users where id = ?) as deleted`,
-        [account.userId, account.userId],
-      );
+      [account.userId, account.userId],
+    );
     // Every committed batch is counted in the receipt, and nothing else is gone.
     expect(left!.messages + Number(killed.messages)).toBe(40_001);
     expect(left!.deleted).toBe(true);
