@@ -6,6 +6,8 @@ import { getErrorShape, TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
+import { createAccountHttp } from './account/http.ts';
+import { sendJson } from './send-json.ts';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
@@ -50,6 +52,8 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
 export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
+  const authenticator = createAuthenticator(config);
+  const accountHttp = createAccountHttp({ orm, logger, authenticator, maxLineBytes: config.LIMIT_MAX_BODY_BYTES });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
@@ -59,7 +63,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       config,
       limits: contentLimitsFrom(config),
       rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
-      authenticator: createAuthenticator(config),
+      authenticator,
       localAccounts: createLocalAccounts(config),
       jobQueue,
     }),
@@ -106,6 +110,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       trpcHandler(req, res);
       return;
     }
+    if (await accountHttp(req, res, path, requestId)) return;
     if (!PROBE_PATHS.has(path)) {
       sendJson(res, 404, { error: 'not_found' });
       return;
@@ -189,14 +194,4 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
         server.closeIdleConnections();
       }),
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-  });
-  res.end(payload);
 }

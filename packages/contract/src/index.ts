@@ -17,3 +17,5 @@ export * from './project-settings.ts';
 export * from './projects.ts';
 export * from './knowledge.ts';
 export * from './memories.ts';
+export * from './account.ts';
+export * from './retention.ts';

@@ -32,3 +32,8 @@ export * from './knowledge/entries.ts';
 export * from './knowledge/search.ts';
 export * from './memories/memories.ts';
 export * from './memories/context.ts';
+export * from './account/erase.ts';
+export * from './audit-trail/list.ts';
+export * from './account/export.ts';
+export * from './account/import.ts';
+export * from './retention/policies.ts';

@@ -1,4 +1,5 @@
 import type { JobDefinition } from './define.ts';
+import { accountErasureJob } from './definitions/account-erasure.ts';
 import { retentionJob } from './definitions/retention.ts';
 import { statsJob } from './definitions/stats.ts';
 import { stuckRunReaperJob } from './definitions/stuck-run-reaper.ts';
@@ -17,4 +18,5 @@ export const jobDefinitions: readonly JobDefinition[] = [
   statsJob,
   stuckRunReaperJob,
   xpRollupJob,
+  accountErasureJob,
 ];

@@ -12,6 +12,9 @@ import { academyRouter } from './academy/index.ts';
 import { projectsRouter } from './projects/index.ts';
 import { knowledgeRouter } from './knowledge/index.ts';
 import { memoriesRouter } from './memories/index.ts';
+import { accountRouter } from './account/index.ts';
+import { auditRouter } from './audit/index.ts';
+import { retentionRouter } from './retention/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -27,6 +30,9 @@ export const appRouter = router({
   projects: projectsRouter,
   knowledge: knowledgeRouter,
   memories: memoriesRouter,
+  account: accountRouter,
+  audit: auditRouter,
+  retention: retentionRouter,
 });
 
 export type AppRouter = typeof appRouter;

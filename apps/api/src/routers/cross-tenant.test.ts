@@ -151,6 +151,13 @@ const NO_OWNED_ID: Record<string, string> = {
   'academy.admin.retireBadge': 'admins only',
   'projects.create': 'creates for the caller',
   'projects.list': "the caller's own projects (checked below)",
+  'account.erase': "erases the caller's own account; takes no id (routers/account/account.test.ts)",
+  'audit.list':
+    "the caller's own trail; a subjectId only narrows it, scope 'all' is admins only (routers/audit/list.test.ts)",
+  'retention.listPolicies': 'admins only (routers/retention/retention.test.ts)',
+  'retention.setPolicy': 'admins only',
+  'retention.removePolicy': 'admins only',
+  'retention.preview': 'admins only',
 };
 
 describe('the cross-tenant matrix', () => {

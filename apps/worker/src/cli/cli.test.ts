@@ -1,28 +1,14 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatSessionSchema, MaintenanceRunSchema } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { createTestUser } from '@threadstore/domain/testing';
 import { PgBoss } from 'pg-boss';
+import { jobsCli as runJobsCli } from '../../test/jobs-cli.ts';
 import { jobs } from '../jobs/registry.ts';
 
 const SCHEMA = 'pgboss_cli_test';
-const workerDir = join(import.meta.dirname, '..', '..');
 
-/** `node src/cli/main.ts …` against the test database, as an operator would run `pnpm jobs …`. */
-async function jobsCli(databaseUrl: string, ...args: string[]) {
-  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, PGBOSS_SCHEMA: SCHEMA, LOG_LEVEL: 'warn' };
-  return promisify(execFile)(process.execPath, ['src/cli/main.ts', ...args], { cwd: workerDir, env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
+const jobsCli = (databaseUrl: string, ...args: string[]) => runJobsCli(databaseUrl, SCHEMA, ...args);
 
 describe('the jobs CLI', () => {
   const testDb = useTestDatabase();

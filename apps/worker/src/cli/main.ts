@@ -4,6 +4,7 @@
  *   run <job> [--dry-run] [--payload '{"batchSize":100}']   run a job now, here, showing its progress
  *   schedules                                             each job's default, effective and registered schedule
  *   runs [--job <job>] [--limit <n>]                      recent runs with their outcome and receipt
+ *   policies | policy set|remove|preview | hold place|lift  retention policies and legal holds (see policies.ts)
  *
  * Exit codes: 0 done, 1 the run failed or was aborted, 64 bad usage, 75 the job is already queued
  * or running, 78 bad configuration.
@@ -16,6 +17,7 @@ import { createLogger, loadConfigOrExit, openServiceDatabase, queueConnection } 
 import { PgBoss } from 'pg-boss';
 import { workerEnvSchema } from '../env.ts';
 import { jobs } from '../jobs/registry.ts';
+import { POLICY_USAGE, runPolicyCommand } from './policies.ts';
 import { runJobHere, UsageError } from './run-job.ts';
 
 // Settings from the repository's .env, under those the environment already sets.
@@ -39,11 +41,20 @@ function parseCommandLine() {
         payload: { type: 'string' },
         job: { type: 'string' },
         limit: { type: 'string', default: '20' },
+        scope: { type: 'string' },
+        target: { type: 'string' },
+        user: { type: 'string' },
+        project: { type: 'string' },
+        'keep-days': { type: 'string' },
+        note: { type: 'string' },
+        remove: { type: 'boolean' },
+        hold: { type: 'boolean' },
+        holds: { type: 'boolean' },
       },
       strict: true,
     });
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+    console.error(`${(error as Error).message}\n${USAGE}\n${POLICY_USAGE}`);
     process.exit(EXIT_USAGE);
   }
 }
@@ -111,8 +122,24 @@ try {
       );
       break;
     }
+    case 'policies':
+    case 'policy':
+    case 'hold': {
+      exitCode = await runPolicyCommand({
+        orm,
+        boss,
+        logger,
+        jobs,
+        command,
+        args: rest,
+        values,
+        print: (line) => console.log(line),
+        printTable,
+      });
+      break;
+    }
     default:
-      throw new UsageError(`${USAGE}\njobs: ${jobs.map((job) => job.name).join(', ')}`);
+      throw new UsageError(`${USAGE}\njobs: ${jobs.map((job) => job.name).join(', ')}\n${POLICY_USAGE}`);
   }
 } catch (error) {
   if (!(error instanceof UsageError)) throw error;

@@ -1,4 +1,5 @@
 import {
+  accountErasureJob,
   jobDefinitions,
   retentionJob,
   statsJob,
@@ -6,6 +7,7 @@ import {
   vacuumAnalyzeJob,
   xpRollupJob,
 } from '@threadstore/jobs';
+import { finishErasures } from './account-erasure/handler.ts';
 import { handle, withHandlers, type JobContract } from './contract.ts';
 import { purgeExpired } from './retention/handler.ts';
 import { takeStatsSnapshot } from './stats/handler.ts';
@@ -23,4 +25,5 @@ export const jobs: JobContract[] = withHandlers(jobDefinitions, [
   handle(statsJob, takeStatsSnapshot),
   handle(stuckRunReaperJob, reapStuckRuns),
   handle(xpRollupJob, runXpRollup),
+  handle(accountErasureJob, finishErasures),
 ]);

@@ -1,4 +1,5 @@
 import type { EntitySchema } from '@mikro-orm/core';
+import { AccountErasureSchema } from './account.ts';
 import { AuditLogSchema } from './audit.ts';
 import {
   AcademyBadgeSchema,
@@ -55,9 +56,11 @@ export const entities: EntitySchema<any, any>[] = [
   InvestigationEntitySchema,
   AcademyWeeklyXpSchema,
   KnowledgeChunkSchema,
+  AccountErasureSchema,
 ];
 
 export * from './academy.ts';
+export * from './account.ts';
 export * from './audit.ts';
 export * from './conversation.ts';
 export * from './graph.ts';

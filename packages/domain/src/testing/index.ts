@@ -26,3 +26,5 @@ export function anonymousPrincipal(): Extract<Principal, { kind: 'anonymous' }> 
 export function actorFor(principal: Principal, requestId: string | null = 'test-request'): Actor {
   return { principal, requestId };
 }
+
+export * from './account.ts';

@@ -1,15 +1,26 @@
+import { ZRetentionChange } from '@threadstore/contract';
 import * as z from 'zod';
 import { defineJob } from '../define.ts';
 
-export const retentionPayload = z.object({
-  /** Counts what a real run would delete, per target and policy, and deletes nothing. */
-  dryRun: z.boolean().default(false),
-  /**
-   * The most rows one transaction deletes (sessions and messages alike), and the number of
-   * sessions examined per window. Each batch commits on its own, so no lock is held for long.
-   */
-  batchSize: z.number().int().min(1).max(10_000).default(5_000),
-});
+export const retentionPayload = z
+  .object({
+    /** Counts what a real run would delete, per target and policy, and deletes nothing. */
+    dryRun: z.boolean().default(false),
+    /**
+     * The most rows one transaction deletes (sessions and messages alike), and the number of
+     * sessions examined per window. Each batch commits on its own, so no lock is held for long.
+     */
+    batchSize: z.number().int().min(1).max(10_000).default(5_000),
+    /**
+     * With `dryRun`: policy changes to count as if they were made (admin `retention.preview`,
+     * `pnpm jobs policy preview`). They are applied in a transaction that is rolled back.
+     */
+    preview: z.array(ZRetentionChange).max(50).default([]),
+  })
+  .refine((payload) => payload.preview.length === 0 || payload.dryRun, {
+    message: 'preview needs dryRun: it never changes the policies',
+    path: ['preview'],
+  });
 export type RetentionPayload = z.output<typeof retentionPayload>;
 
 export const retentionJob = defineJob({

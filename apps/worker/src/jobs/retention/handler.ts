@@ -3,6 +3,7 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import type { JobContext, JobResult } from '../contract.ts';
 import type { RetentionPayload } from '@threadstore/jobs';
 import { purgeDeletedProjects } from './projects.ts';
+import { applyPreview } from './preview.ts';
 
 /**
  * Retention deletes in bulk, by policy, across every owner, so it is plain SQL on one pooled
@@ -271,7 +272,9 @@ export async function purgeExpired({
   const pool = await em.getConnection().getNativeClient();
   const client = await pool.connect();
   let broken: Error | undefined;
+  const previewing = payload.dryRun && payload.preview.length > 0;
   try {
+    if (previewing) await applyPreview(client, payload.preview);
     const { rows } = await client.query<{ cutoff: string }>(`select to_json(now()) #>> '{}' as cutoff`);
     const purge = new Purge(client, rows[0]!.cutoff, payload, { signal, logger, reportProgress });
     await purge.sessions();
@@ -283,6 +286,7 @@ export async function purgeExpired({
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
+    if (previewing) await client.query('rollback').catch(() => undefined);
     // A connection that failed mid-run may be in any state; the pool replaces it instead of reusing it.
     client.release(broken);
   }
