@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TRetentionChange } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { runHandler } from '../../../test/job-context.ts';
-import { retentionJob } from './contract.ts';
+import { retentionJob } from '@threadstore/jobs';
 
 describe('a retention dry run previewing policy changes', () => {
   const testDb = useTestDatabase();

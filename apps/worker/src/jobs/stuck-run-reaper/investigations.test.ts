@@ -3,7 +3,7 @@ import { AuditLogSchema, InvestigationSchema, type InvestigationStatus } from '@
 import { useTestDatabase } from '@threadstore/db/testing';
 import { createTestUser } from '@threadstore/domain/testing';
 import { runHandler } from '../../../test/job-context.ts';
-import { stuckRunReaperJob } from './contract.ts';
+import { stuckRunReaperJob } from '@threadstore/jobs';
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
 
