@@ -3,7 +3,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import type { Principal } from '@threadstore/domain';
 import { createTestUser } from '@threadstore/domain/testing';
 import { createLogger } from '@threadstore/runtime';
-import { jobs } from '@threadstore/worker/jobs';
+import { jobDefinitions as jobs } from '@threadstore/jobs';
 import { PgBoss } from 'pg-boss';
 import { createJobQueue, type JobQueue } from '../../admin/job-queue.ts';
 import { callerAs } from '../../testing/caller.ts';
