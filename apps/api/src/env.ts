@@ -37,6 +37,9 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     LIMIT_MAX_JSON_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonBytes),
     LIMIT_MAX_JSON_DEPTH: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonDepth),
     LIMIT_MAX_BATCH_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxBatchSize),
+    // Calls in one batched tRPC request (the typed client batches calls made in the same tick);
+    // larger batches get a 400, so one request cannot fan out into hundreds of queries.
+    LIMIT_MAX_BATCH_CALLS: positiveInt(100),
     LIMIT_DEFAULT_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.defaultPageSize),
     LIMIT_MAX_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxPageSize),
 

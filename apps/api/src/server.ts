@@ -10,7 +10,7 @@ import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
 import { contentLimitsFrom, type ApiConfig } from './env.ts';
-import { checkReadiness } from './routers/health/readiness.ts';
+import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
 import { createRateLimiter } from './trpc/rate-limit.ts';
@@ -24,6 +24,7 @@ export type ApiServerConfig = AuthConfig &
     | 'NODE_ENV'
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
+    | 'LIMIT_MAX_BATCH_CALLS'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
   >;
@@ -47,9 +48,13 @@ export interface ApiServer {
 const TRPC_BASE_PATH = '/trpc';
 // Orchestrators poll these every few seconds; logging them at info would drown real traffic.
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+// What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
+const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
 export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
+  // One status for every probe and health.check of this process, refreshed at most once a second.
+  const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
@@ -62,7 +67,9 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       authenticator: createAuthenticator(config),
       localAccounts: createLocalAccounts(config),
       jobQueue,
+      readiness,
     }),
+    maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
     // chunked body is cut off too, not only one that declares its length.
     maxBodySize: config.LIMIT_MAX_BODY_BYTES,
@@ -82,25 +89,20 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
     },
   });
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
       // A declared length over the limit is refused before reading (or parsing) any of it, in
       // tRPC's error shape: a typed client would otherwise fail with "Unable to transform response".
       if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
         res.setHeader('connection', 'close');
-        const error = new TRPCError({
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`,
-        });
-        const shape = getErrorShape({
-          config: appRouter._def._config,
-          error,
-          type: 'unknown',
-          path: undefined,
-          input: undefined,
-          ctx: undefined,
-        });
-        sendJson(res, 413, { error: shape });
+        sendTrpcError(res, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`);
+        return;
+      }
+      // tRPC turns the request into a fetch Request, whose constructor throws on TRACE, CONNECT
+      // and unknown methods: that surfaced as a 500 and an error in the log.
+      if (!TRPC_METHODS.has(req.method ?? '')) {
+        res.setHeader('allow', 'GET, POST');
+        sendTrpcError(res, 405, 'METHOD_NOT_SUPPORTED', `${req.method} is not supported; use GET or POST`);
         return;
       }
       trpcHandler(req, res);
@@ -121,14 +123,11 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    const readiness = await checkReadiness(orm, {
-      timeoutMs: config.READINESS_TIMEOUT_MS,
-      logger: logger.child({ requestId }),
-    });
-    sendJson(res, readiness.ready ? 200 : 503, {
-      status: readiness.ready ? 'ready' : 'not_ready',
-      database: readiness.database,
-      problems: readiness.problems,
+    const status = await readiness.current();
+    sendJson(res, status.ready ? 200 : 503, {
+      status: status.ready ? 'ready' : 'not_ready',
+      database: status.database,
+      problems: status.problems,
     });
   }
 
@@ -161,7 +160,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       );
     });
 
-    route(req, res, path, requestId).catch((error: unknown) => {
+    route(req, res, path).catch((error: unknown) => {
       logger.error({ requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, { error: 'internal_error', requestId });
@@ -189,6 +188,19 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
         server.closeIdleConnections();
       }),
   };
+}
+
+/** An error answered before tRPC sees the request, in the shape typed clients understand. */
+function sendTrpcError(res: ServerResponse, status: number, code: TRPCError['code'], message: string): void {
+  const shape = getErrorShape({
+    config: appRouter._def._config,
+    error: new TRPCError({ code, message }),
+    type: 'unknown',
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  });
+  sendJson(res, status, { error: shape });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -9,6 +9,7 @@ import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { LocalAccounts } from '../auth/tokens.ts';
 import type { ApiConfig } from '../env.ts';
+import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
@@ -26,6 +27,8 @@ export interface ContextDependencies {
   jobQueue?: JobQueue | null;
   /** Signs local accounts' tokens; null (the default) where local accounts are off. */
   localAccounts?: LocalAccounts | null;
+  /** The server's shared, cached readiness; by default every call checks afresh. */
+  readiness?: ReadinessMonitor;
 }
 
 export interface Context {
@@ -35,6 +38,7 @@ export interface Context {
   rateLimiter: RateLimiter;
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
+  readiness: ReadinessMonitor;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -66,6 +70,7 @@ export function createContextInner({
   rateLimiter = unlimited,
   jobQueue = null,
   localAccounts = null,
+  readiness,
   requestId,
   principal = null,
   authFailure = null,
@@ -76,6 +81,7 @@ export function createContextInner({
   authFailure?: string | null;
   clientAddress?: string | null;
 }): Context {
+  const requestLogger = logger.child({ requestId });
   return {
     em: orm.em.fork(),
     orm,
@@ -84,7 +90,10 @@ export function createContextInner({
     rateLimiter,
     jobQueue,
     localAccounts,
-    logger: logger.child({ requestId }),
+    readiness:
+      readiness ??
+      createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger: requestLogger, maxAgeMs: 0 }),
+    logger: requestLogger,
     requestId,
     principal,
     authFailure,
