@@ -18,6 +18,8 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // How long /readyz waits for the database before answering 503, so a hung database makes the
     // probe fail fast instead of the orchestrator's probe timing out with no explanation.
     READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
+    // Error responses carry the server-side stack only when this is on (local debugging).
+    API_EXPOSE_STACK_TRACES: envBoolean.default(false),
 
     // Signed-in users. HS256 with a shared secret, or an OIDC provider's JWKS (RS256/ES256…).
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -22,6 +22,7 @@ export type ApiServerConfig = AuthConfig &
     | 'API_HOST'
     | 'API_PORT'
     | 'NODE_ENV'
+    | 'API_EXPOSE_STACK_TRACES'
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
     | 'LIMIT_MAX_BATCH_CALLS'

@@ -13,7 +13,8 @@ import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
-export type RequestConfig = Pick<ApiConfig, 'NODE_ENV' | 'READINESS_TIMEOUT_MS'>;
+export type RequestConfig = Pick<ApiConfig, 'NODE_ENV' | 'READINESS_TIMEOUT_MS'> &
+  Partial<Pick<ApiConfig, 'API_EXPOSE_STACK_TRACES'>>;
 
 /** What the server holds for its whole life and hands to every request. */
 export interface ContextDependencies {

@@ -11,9 +11,11 @@ const t = initTRPC.context<Context>().create({
   isDev: true,
   errorFormatter({ shape, error, ctx }) {
     const { stack, ...data } = shape.data;
-    // Errors raised before the context exists (a malformed batch, say) have no ctx and so
-    // never carry a stack: a stack names files and dependencies an attacker should not learn.
-    const exposeStack = ctx?.config.NODE_ENV === 'development' || ctx?.config.NODE_ENV === 'test';
+    // A stack names files, paths and dependencies an attacker should not learn, so it leaves the
+    // server only when API_EXPOSE_STACK_TRACES asks, whatever NODE_ENV says (the quick start runs
+    // in development mode on machines others can reach). Errors raised before the context
+    // exists (a malformed batch, say) have no ctx and so never carry one.
+    const exposeStack = ctx?.config.API_EXPOSE_STACK_TRACES === true;
     const inputError = error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : undefined;
     return {
       ...shape,
