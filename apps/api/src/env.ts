@@ -1,6 +1,7 @@
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
 import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
+import type { RateLimitSettings } from './trpc/rate-limit.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -49,6 +50,14 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // a token bucket refilled at this rate, holding at most RATE_LIMIT_BURST requests. 0 turns it off.
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1_200),
     RATE_LIMIT_BURST: positiveInt(200),
+    // The budget of one client address, spent by callers without credentials and by every
+    // anonymous visitor from it (a fresh X-Session-ID per request must not buy a fresh budget).
+    // Defaults to the per-principal values.
+    RATE_LIMIT_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+    RATE_LIMIT_ADDRESS_BURST: positiveInt(1).optional(),
+    // memory: each API instance counts on its own. postgres: every instance shares the counts
+    // (rate_limits table), so N instances do not give N times the budget.
+    RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {
@@ -83,6 +92,23 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     }
   });
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+/** The rate-limit budgets the settings describe. */
+export function rateLimitSettingsFrom(
+  config: Pick<
+    ApiConfig,
+    'RATE_LIMIT_PER_MINUTE' | 'RATE_LIMIT_BURST' | 'RATE_LIMIT_ADDRESS_PER_MINUTE' | 'RATE_LIMIT_ADDRESS_BURST'
+  >,
+): RateLimitSettings {
+  return {
+    perMinute: config.RATE_LIMIT_PER_MINUTE,
+    burst: config.RATE_LIMIT_BURST,
+    perAddress: {
+      perMinute: config.RATE_LIMIT_ADDRESS_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
+      burst: config.RATE_LIMIT_ADDRESS_BURST ?? config.RATE_LIMIT_BURST,
+    },
+  };
+}
 
 export function contentLimitsFrom(
   config: Pick<

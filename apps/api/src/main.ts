@@ -1,8 +1,11 @@
+import { connectionSettingsFromEnv, pgClientConfig } from '@threadstore/db';
 import { queueConnection, runService } from '@threadstore/runtime';
+import pg from 'pg';
 import { jobs } from '@threadstore/worker/jobs';
 import { createJobQueue } from './admin/job-queue.ts';
-import { apiEnvSchema } from './env.ts';
+import { apiEnvSchema, rateLimitSettingsFrom } from './env.ts';
 import { createApiServer } from './server.ts';
+import { createPostgresRateLimiter } from './trpc/rate-limit.ts';
 
 await runService({
   name: 'api',
@@ -14,7 +17,18 @@ await runService({
       logger,
       jobs,
     });
-    const api = createApiServer({ orm, logger, config, jobQueue });
+    // Shared budgets get a tiny pool of their own: one short upsert per request, never queued
+    // behind (or holding up) the requests' own connections.
+    const rateLimitPool =
+      config.RATE_LIMIT_STORE === 'postgres'
+        ? new pg.Pool({ ...pgClientConfig(connectionSettingsFromEnv(config, 'threadstore-api-rate-limits')), max: 2 })
+        : null;
+    rateLimitPool?.on('error', (error) => logger.warn({ err: error }, 'rate limit pool connection failed'));
+    const rateLimiter =
+      rateLimitPool === null
+        ? undefined
+        : createPostgresRateLimiter({ pool: rateLimitPool, logger, ...rateLimitSettingsFrom(config) });
+    const api = createApiServer({ orm, logger, config, jobQueue, ...(rateLimiter ? { rateLimiter } : {}) });
     const { port } = await api.listen();
     return {
       startedMessage: 'listening',
@@ -22,6 +36,7 @@ await runService({
       stop: async () => {
         await api.close();
         await jobQueue.close();
+        await rateLimitPool?.end();
       },
     };
   },

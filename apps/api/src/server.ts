@@ -9,11 +9,11 @@ import { DomainError } from '@threadstore/domain';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
-import { contentLimitsFrom, type ApiConfig } from './env.ts';
+import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
 import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
-import { createRateLimiter } from './trpc/rate-limit.ts';
+import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
   Parameters<typeof contentLimitsFrom>[0] &
@@ -28,6 +28,8 @@ export type ApiServerConfig = AuthConfig &
     | 'LIMIT_MAX_BATCH_CALLS'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
+    | 'RATE_LIMIT_ADDRESS_PER_MINUTE'
+    | 'RATE_LIMIT_ADDRESS_BURST'
   >;
 
 export interface ApiServerOptions {
@@ -36,6 +38,8 @@ export interface ApiServerOptions {
   config: ApiServerConfig;
   /** For the admin procedures; without one they answer PRECONDITION_FAILED. */
   jobQueue?: JobQueue | null;
+  /** Shared budgets (RATE_LIMIT_STORE=postgres); by default this process's own, from `config`. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface ApiServer {
@@ -53,7 +57,7 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
-export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
+export function createApiServer({ orm, logger, config, jobQueue = null, rateLimiter }: ApiServerOptions): ApiServer {
   // One status for every probe and health.check of this process, refreshed at most once a second.
   const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
   const trpcHandler = createHTTPHandler({
@@ -64,7 +68,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       logger,
       config,
       limits: contentLimitsFrom(config),
-      rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
+      rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
       authenticator: createAuthenticator(config),
       localAccounts: createLocalAccounts(config),
       jobQueue,

@@ -72,16 +72,29 @@ const translateErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const rateLimit = t.middleware(({ ctx, next }) => {
-  const key = ctx.principal === null ? `address:${ctx.clientAddress ?? 'unknown'}` : principalKey(ctx.principal);
-  const decision = ctx.rateLimiter.take(key);
-  if (!decision.allowed) {
-    throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
-      retryAfterSeconds: decision.retryAfterSeconds,
-    });
+const rateLimit = t.middleware(async ({ ctx, next }) => {
+  for (const key of rateLimitKeys(ctx)) {
+    const decision = await ctx.rateLimiter.take(key);
+    if (!decision.allowed) {
+      throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      });
+    }
   }
   return next();
 });
+
+/**
+ * Whose budgets a call spends. Anyone can mint anonymous ids (a fresh X-Session-ID per request),
+ * so anonymous visitors spend their address's budget as well as their own; users and API keys
+ * only their own (many of them may sit behind one proxy).
+ */
+function rateLimitKeys(ctx: Pick<Context, 'principal' | 'clientAddress'>): string[] {
+  const address = `address:${ctx.clientAddress ?? 'unknown'}`;
+  if (ctx.principal === null) return [address];
+  if (ctx.principal.kind === 'anonymous') return [principalKey(ctx.principal), address];
+  return [principalKey(ctx.principal)];
+}
 
 function principalKey(principal: Principal): string {
   switch (principal.kind) {

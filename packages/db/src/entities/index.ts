@@ -17,6 +17,7 @@ import { InvestigationSchema } from './investigation.ts';
 import { KnowledgeEntrySchema } from './knowledge.ts';
 import { MaintenanceRunSchema, RetentionPolicySchema, StatsSnapshotSchema } from './maintenance.ts';
 import { MemorySchema } from './memory.ts';
+import { RateLimitSchema } from './rate-limit.ts';
 
 /** The registry: every entity the ORM knows. There is no folder discovery; add new ones here. */
 // Typed as a plain list: the inferred tuple type is too large for declaration emit.
@@ -44,6 +45,7 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  RateLimitSchema,
 ];
 
 export * from './academy.ts';
@@ -55,3 +57,4 @@ export * from './investigation.ts';
 export * from './knowledge.ts';
 export * from './maintenance.ts';
 export * from './memory.ts';
+export * from './rate-limit.ts';
