@@ -58,6 +58,10 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // memory: each API instance counts on its own. postgres: every instance shares the counts
     // (rate_limits table), so N instances do not give N times the budget.
     RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
+
+    // GET /metrics in the Prometheus text format; with a token, only for `Authorization: Bearer <token>`.
+    METRICS_ENABLED: envBoolean.default(true),
+    METRICS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {

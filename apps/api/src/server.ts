@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@threadstore/db';
@@ -10,6 +11,7 @@ import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
 import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
@@ -26,6 +28,8 @@ export type ApiServerConfig = AuthConfig &
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
     | 'LIMIT_MAX_BATCH_CALLS'
+    | 'METRICS_ENABLED'
+    | 'METRICS_BEARER_TOKEN'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
     | 'RATE_LIMIT_ADDRESS_PER_MINUTE'
@@ -40,6 +44,8 @@ export interface ApiServerOptions {
   jobQueue?: JobQueue | null;
   /** Shared budgets (RATE_LIMIT_STORE=postgres); by default this process's own, from `config`. */
   rateLimiter?: RateLimiter;
+  /** Served at /metrics; by default a new set, with the process and pool metrics. */
+  metrics?: ApiMetrics;
 }
 
 export interface ApiServer {
@@ -53,11 +59,19 @@ export interface ApiServer {
 const TRPC_BASE_PATH = '/trpc';
 // Orchestrators poll these every few seconds; logging them at info would drown real traffic.
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+const METRICS_PATH = '/metrics';
 // What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
 const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
-export function createApiServer({ orm, logger, config, jobQueue = null, rateLimiter }: ApiServerOptions): ApiServer {
+export function createApiServer({
+  orm,
+  logger,
+  config,
+  jobQueue = null,
+  rateLimiter,
+  metrics = createApiMetrics({ orm }),
+}: ApiServerOptions): ApiServer {
   // One status for every probe and health.check of this process, refreshed at most once a second.
   const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
   const trpcHandler = createHTTPHandler({
@@ -73,6 +87,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null, rateLimi
       localAccounts: createLocalAccounts(config),
       jobQueue,
       readiness,
+      metrics,
     }),
     maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
@@ -113,6 +128,10 @@ export function createApiServer({ orm, logger, config, jobQueue = null, rateLimi
       trpcHandler(req, res);
       return;
     }
+    if (path === METRICS_PATH && config.METRICS_ENABLED) {
+      await serveMetrics(req, res);
+      return;
+    }
     if (!PROBE_PATHS.has(path)) {
       sendJson(res, 404, { error: 'not_found' });
       return;
@@ -136,6 +155,23 @@ export function createApiServer({ orm, logger, config, jobQueue = null, rateLimi
     });
   }
 
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendJson(res, 405, { error: 'method_not_allowed' });
+      return;
+    }
+    const token = config.METRICS_BEARER_TOKEN;
+    if (token !== undefined && !sameSecret(req.headers.authorization ?? '', `Bearer ${token}`)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, 401, { error: 'unauthorized' });
+      return;
+    }
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
   let closing = false;
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -145,6 +181,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null, rateLimi
     res.setHeader(REQUEST_ID_HEADER, requestId);
     // The query string may carry tRPC input (user data), so only the path is logged.
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    metrics.inFlight.inc();
 
     res.once('finish', () => {
       // A keep-alive socket that just finished its last in-flight request would otherwise stay
@@ -152,7 +189,8 @@ export function createApiServer({ orm, logger, config, jobQueue = null, rateLimi
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
     res.once('close', () => {
-      logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
+      metrics.inFlight.dec();
+      logger[PROBE_PATHS.has(path) || path === METRICS_PATH ? 'debug' : 'info'](
         {
           requestId,
           method: req.method,
@@ -206,6 +244,13 @@ function sendTrpcError(res: ServerResponse, status: number, code: TRPCError['cod
     ctx: undefined,
   });
   sendJson(res, status, { error: shape });
+}
+
+/** Compares without leaking, through timing, how much of a guess was right. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

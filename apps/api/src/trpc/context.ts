@@ -9,6 +9,7 @@ import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { LocalAccounts } from '../auth/tokens.ts';
 import type { ApiConfig } from '../env.ts';
+import { detachedMetrics, type ApiMetrics } from '../metrics.ts';
 import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
@@ -30,6 +31,8 @@ export interface ContextDependencies {
   localAccounts?: LocalAccounts | null;
   /** The server's shared, cached readiness; by default every call checks afresh. */
   readiness?: ReadinessMonitor;
+  /** The server's Prometheus metrics; by default counted but never exported. */
+  metrics?: ApiMetrics;
 }
 
 export interface Context {
@@ -40,6 +43,7 @@ export interface Context {
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
   readiness: ReadinessMonitor;
+  metrics: ApiMetrics;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -72,6 +76,7 @@ export function createContextInner({
   jobQueue = null,
   localAccounts = null,
   readiness,
+  metrics = detachedMetrics,
   requestId,
   principal = null,
   authFailure = null,
@@ -94,6 +99,7 @@ export function createContextInner({
     readiness:
       readiness ??
       createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger: requestLogger, maxAgeMs: 0 }),
+    metrics,
     logger: requestLogger,
     requestId,
     principal,

@@ -72,10 +72,21 @@ const translateErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** Counts and times every call by procedure and outcome (the code a client sees). */
+const measure = t.middleware(async ({ ctx, path, type, next }) => {
+  const started = performance.now();
+  const result = await next();
+  const labels = { procedure: path, type, code: result.ok ? 'OK' : result.error.code };
+  ctx.metrics.calls.inc(labels);
+  ctx.metrics.callSeconds.observe(labels, (performance.now() - started) / 1000);
+  return result;
+});
+
 const rateLimit = t.middleware(async ({ ctx, next }) => {
   for (const key of rateLimitKeys(ctx)) {
     const decision = await ctx.rateLimiter.take(key);
     if (!decision.allowed) {
+      ctx.metrics.rateLimited.inc({ budget: key.startsWith('address:') ? 'address' : 'principal' });
       throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
         retryAfterSeconds: decision.retryAfterSeconds,
       });
@@ -141,7 +152,7 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 /** @see https://trpc.io/docs/v11/server/routers */
 export const router = t.router;
 /** Anyone, signed in or not (health, sign-up, sign-in). @see https://trpc.io/docs/v11/server/procedures */
-export const publicProcedure = t.procedure.use(translateErrors).use(rateLimit);
+export const publicProcedure = t.procedure.use(measure).use(translateErrors).use(rateLimit);
 /** Any principal: a user, an API key (scoped: queries need `read`, mutations `write`) or an anonymous visitor. */
 export const principalProcedure = publicProcedure.use(requirePrincipal);
 /** A signed-in user, directly or through an API key; never an anonymous visitor. */
