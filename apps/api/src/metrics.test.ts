@@ -93,3 +93,26 @@ describe('open subscriptions', () => {
     ).toBe(1);
   });
 });
+
+describe('the Grafana dashboard (ops/grafana/dashboards/threadstore.json)', () => {
+  const testDb = useTestDatabase();
+
+  it('charts only metrics the API exports, for every API and process metric it names', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dashboard = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', 'ops', 'grafana', 'dashboards', 'threadstore.json'),
+      'utf8',
+    );
+    const named = new Set(dashboard.match(/\b(?:threadstore|process|nodejs)_[a-z0-9_]+/g));
+    const metrics = createApiMetrics({ orm: testDb.orm });
+    const exported = new Set<string>();
+    for (const { name, type } of await metrics.registry.getMetricsAsJSON()) {
+      exported.add(name);
+      if (String(type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exported.add(name + suffix);
+    }
+    const apiNamed = [...named].filter((name) => !/^threadstore_(job|queue|dead_letter)_/.test(name));
+    expect(apiNamed.length).toBeGreaterThan(5);
+    expect(apiNamed.filter((name) => !exported.has(name))).toEqual([]);
+  });
+});

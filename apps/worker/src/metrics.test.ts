@@ -86,3 +86,25 @@ describe('the worker’s /metrics', () => {
     }
   });
 });
+
+describe('the Grafana dashboard (ops/grafana/dashboards/threadstore.json)', () => {
+  const testDb = useTestDatabase();
+
+  it('charts only metrics the worker exports, for every job and queue metric it names', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dashboard = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', 'ops', 'grafana', 'dashboards', 'threadstore.json'),
+      'utf8',
+    );
+    const named = [...new Set(dashboard.match(/\bthreadstore_(?:job|queue|dead_letter)_[a-z0-9_]+/g))];
+    const metrics = createWorkerMetrics({ orm: testDb.orm, pgBossSchema: 'pgboss', processMetrics: false });
+    const exported = new Set<string>();
+    for (const { name, type } of metrics.registry.getMetricsAsArray()) {
+      exported.add(name);
+      if (String(type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) exported.add(name + suffix);
+    }
+    expect(named.length).toBeGreaterThan(4);
+    expect(named.filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
