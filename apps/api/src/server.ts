@@ -12,6 +12,9 @@ import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
 import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { openApiDocument, REST_BASE_PATH } from './openapi/document.ts';
+import { createRestHandler } from './openapi/rest.ts';
+import { API_VERSION } from './version.ts';
 import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
@@ -60,6 +63,7 @@ const TRPC_BASE_PATH = '/trpc';
 // Orchestrators poll these every few seconds; logging them at info would drown real traffic.
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const METRICS_PATH = '/metrics';
+const OPENAPI_PATH = '/openapi.json';
 // What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
 const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
@@ -74,21 +78,22 @@ export function createApiServer({
 }: ApiServerOptions): ApiServer {
   // One status for every probe and health.check of this process, refreshed at most once a second.
   const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
+  const context = createContext({
+    orm,
+    logger,
+    config,
+    limits: contentLimitsFrom(config),
+    rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
+    authenticator: createAuthenticator(config),
+    localAccounts: createLocalAccounts(config),
+    jobQueue,
+    readiness,
+    metrics,
+  });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
-    createContext: createContext({
-      orm,
-      logger,
-      config,
-      limits: contentLimitsFrom(config),
-      rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
-      authenticator: createAuthenticator(config),
-      localAccounts: createLocalAccounts(config),
-      jobQueue,
-      readiness,
-      metrics,
-    }),
+    createContext: context,
     maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
     // chunked body is cut off too, not only one that declares its length.
@@ -109,7 +114,38 @@ export function createApiServer({
     },
   });
 
+  const restHandler = createRestHandler({
+    router: appRouter,
+    createContext: context,
+    logger,
+    maxBodyBytes: config.LIMIT_MAX_BODY_BYTES,
+  });
+  // Built once: the router does not change while the process runs.
+  const openApi = JSON.stringify(openApiDocument(appRouter, { version: API_VERSION }));
+
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path.startsWith(`${REST_BASE_PATH}/`)) {
+      if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
+        res.setHeader('connection', 'close');
+        sendJson(res, 413, {
+          error: {
+            code: 'PAYLOAD_TOO_LARGE',
+            message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`,
+            httpStatus: 413,
+            details: null,
+            zodError: null,
+          },
+        });
+        return;
+      }
+      await restHandler(req, res, path);
+      return;
+    }
+    if (path === OPENAPI_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(openApi);
+      return;
+    }
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
       // A declared length over the limit is refused before reading (or parsing) any of it, in
       // tRPC's error shape: a typed client would otherwise fail with "Unable to transform response".
