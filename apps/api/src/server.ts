@@ -99,6 +99,7 @@ export function createApiServer({
     // chunked body is cut off too, not only one that declares its length.
     maxBodySize: config.LIMIT_MAX_BODY_BYTES,
     responseMeta({ errors }) {
+      if (errors.some((error) => error.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': '1' } };
       const retryAfter = errors
         .map((error) => (error.cause instanceof DomainError ? error.cause.details?.retryAfterSeconds : undefined))
         .find((seconds) => typeof seconds === 'number');

@@ -136,7 +136,12 @@ function sendError(
       })
     : undefined;
   const data = (shape?.data ?? {}) as Record<string, unknown>;
-  const retryAfter = error.cause instanceof DomainError ? error.cause.details?.retryAfterSeconds : undefined;
+  const retryAfter =
+    error.code === 'SERVICE_UNAVAILABLE'
+      ? 1
+      : error.cause instanceof DomainError
+        ? error.cause.details?.retryAfterSeconds
+        : undefined;
   if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
   sendJson(res, status, {
     error: {

@@ -11,6 +11,8 @@ import type { LocalAccounts } from '../auth/tokens.ts';
 import type { ApiConfig } from '../env.ts';
 import { detachedMetrics, type ApiMetrics } from '../metrics.ts';
 import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
+import { TRPCError } from '@trpc/server';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
@@ -135,7 +137,13 @@ export function createContext(
       requestId: requestIdFrom(req.headers),
       clientAddress: req.socket.remoteAddress ?? null,
     });
-    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em);
+    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em).catch((error: unknown) => {
+      // Checking an API key or a user needs the database; without it, say so rather than 500.
+      if (isDatabaseUnavailable(error)) {
+        throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly' });
+      }
+      throw error;
+    });
     ctx.principal = principal;
     ctx.authFailure = failure;
     return ctx;

@@ -3,6 +3,7 @@ import { DomainError, type Principal } from '@threadstore/domain';
 import { initTRPC, TRPCError } from '@trpc/server';
 import * as z from 'zod';
 import type { Context } from './context.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 
 /** The one tRPC instance of the API; everything else builds on the helpers exported below. */
 const t = initTRPC.context<Context>().create({
@@ -42,6 +43,9 @@ const t = initTRPC.context<Context>().create({
  */
 function translate(error: TRPCError): TRPCError | undefined {
   const cause = error.cause;
+  if (error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) {
+    return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause });
+  }
   if (cause instanceof DomainError) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (cause instanceof OptimisticLockError) {
     return new TRPCError({ code: 'CONFLICT', message: 'changed by someone else meanwhile; reload and retry', cause });
