@@ -1,6 +1,7 @@
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
 import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
+import type { RateLimitSettings } from './trpc/rate-limit.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -18,6 +19,8 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // How long /readyz waits for the database before answering 503, so a hung database makes the
     // probe fail fast instead of the orchestrator's probe timing out with no explanation.
     READINESS_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
+    // Error responses carry the server-side stack only when this is on (local debugging).
+    API_EXPOSE_STACK_TRACES: envBoolean.default(false),
 
     // Signed-in users. HS256 with a shared secret, or an OIDC provider's JWKS (RS256/ES256…).
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -37,6 +40,9 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     LIMIT_MAX_JSON_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonBytes),
     LIMIT_MAX_JSON_DEPTH: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonDepth),
     LIMIT_MAX_BATCH_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxBatchSize),
+    // Calls in one batched tRPC request (the typed client batches calls made in the same tick);
+    // larger batches get a 400, so one request cannot fan out into hundreds of queries.
+    LIMIT_MAX_BATCH_CALLS: positiveInt(100),
     LIMIT_DEFAULT_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.defaultPageSize),
     LIMIT_MAX_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxPageSize),
 
@@ -44,6 +50,18 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // a token bucket refilled at this rate, holding at most RATE_LIMIT_BURST requests. 0 turns it off.
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1_200),
     RATE_LIMIT_BURST: positiveInt(200),
+    // The budget of one client address, spent by callers without credentials and by every
+    // anonymous visitor from it (a fresh X-Session-ID per request must not buy a fresh budget).
+    // Defaults to the per-principal values.
+    RATE_LIMIT_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+    RATE_LIMIT_ADDRESS_BURST: positiveInt(1).optional(),
+    // memory: each API instance counts on its own. postgres: every instance shares the counts
+    // (rate_limits table), so N instances do not give N times the budget.
+    RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),
+
+    // GET /metrics in the Prometheus text format; with a token, only for `Authorization: Bearer <token>`.
+    METRICS_ENABLED: envBoolean.default(true),
+    METRICS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {
@@ -78,6 +96,23 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     }
   });
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+/** The rate-limit budgets the settings describe. */
+export function rateLimitSettingsFrom(
+  config: Pick<
+    ApiConfig,
+    'RATE_LIMIT_PER_MINUTE' | 'RATE_LIMIT_BURST' | 'RATE_LIMIT_ADDRESS_PER_MINUTE' | 'RATE_LIMIT_ADDRESS_BURST'
+  >,
+): RateLimitSettings {
+  return {
+    perMinute: config.RATE_LIMIT_PER_MINUTE,
+    burst: config.RATE_LIMIT_BURST,
+    perAddress: {
+      perMinute: config.RATE_LIMIT_ADDRESS_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
+      burst: config.RATE_LIMIT_ADDRESS_BURST ?? config.RATE_LIMIT_BURST,
+    },
+  };
+}
 
 export function contentLimitsFrom(
   config: Pick<

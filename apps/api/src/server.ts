@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@threadstore/db';
@@ -11,11 +12,15 @@ import { sendJson } from './send-json.ts';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
-import { contentLimitsFrom, type ApiConfig } from './env.ts';
-import { checkReadiness } from './routers/health/readiness.ts';
+import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
+import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { openApiDocument, REST_BASE_PATH } from './openapi/document.ts';
+import { createRestHandler } from './openapi/rest.ts';
+import { API_VERSION } from './version.ts';
+import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
-import { createRateLimiter } from './trpc/rate-limit.ts';
+import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
   Parameters<typeof contentLimitsFrom>[0] &
@@ -24,10 +29,16 @@ export type ApiServerConfig = AuthConfig &
     | 'API_HOST'
     | 'API_PORT'
     | 'NODE_ENV'
+    | 'API_EXPOSE_STACK_TRACES'
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
+    | 'LIMIT_MAX_BATCH_CALLS'
+    | 'METRICS_ENABLED'
+    | 'METRICS_BEARER_TOKEN'
     | 'RATE_LIMIT_PER_MINUTE'
     | 'RATE_LIMIT_BURST'
+    | 'RATE_LIMIT_ADDRESS_PER_MINUTE'
+    | 'RATE_LIMIT_ADDRESS_BURST'
   >;
 
 export interface ApiServerOptions {
@@ -36,6 +47,10 @@ export interface ApiServerOptions {
   config: ApiServerConfig;
   /** For the admin procedures; without one they answer PRECONDITION_FAILED. */
   jobQueue?: JobQueue | null;
+  /** Shared budgets (RATE_LIMIT_STORE=postgres); by default this process's own, from `config`. */
+  rateLimiter?: RateLimiter;
+  /** Served at /metrics; by default a new set, with the process and pool metrics. */
+  metrics?: ApiMetrics;
 }
 
 export interface ApiServer {
@@ -49,28 +64,46 @@ export interface ApiServer {
 const TRPC_BASE_PATH = '/trpc';
 // Orchestrators poll these every few seconds; logging them at info would drown real traffic.
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+const METRICS_PATH = '/metrics';
+const OPENAPI_PATH = '/openapi.json';
+// What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
+const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
-export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
+export function createApiServer({
+  orm,
+  logger,
+  config,
+  jobQueue = null,
+  rateLimiter,
+  metrics = createApiMetrics({ orm }),
+}: ApiServerOptions): ApiServer {
+  // One status for every probe and health.check of this process, refreshed at most once a second.
+  const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
   const authenticator = createAuthenticator(config);
   const accountHttp = createAccountHttp({ orm, logger, authenticator, maxLineBytes: config.LIMIT_MAX_BODY_BYTES });
+  const context = createContext({
+    orm,
+    logger,
+    config,
+    limits: contentLimitsFrom(config),
+    rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
+    authenticator,
+    localAccounts: createLocalAccounts(config),
+    jobQueue,
+    readiness,
+    metrics,
+  });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
-    createContext: createContext({
-      orm,
-      logger,
-      config,
-      limits: contentLimitsFrom(config),
-      rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
-      authenticator,
-      localAccounts: createLocalAccounts(config),
-      jobQueue,
-    }),
+    createContext: context,
+    maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
     // chunked body is cut off too, not only one that declares its length.
     maxBodySize: config.LIMIT_MAX_BODY_BYTES,
     responseMeta({ errors }) {
+      if (errors.some((error) => error.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': '1' } };
       const retryAfter = errors
         .map((error) => (error.cause instanceof DomainError ? error.cause.details?.retryAfterSeconds : undefined))
         .find((seconds) => typeof seconds === 'number');
@@ -86,31 +119,61 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
     },
   });
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
+  const restHandler = createRestHandler({
+    router: appRouter,
+    createContext: context,
+    logger,
+    maxBodyBytes: config.LIMIT_MAX_BODY_BYTES,
+  });
+  // Built once: the router does not change while the process runs.
+  const openApi = JSON.stringify(openApiDocument(appRouter, { version: API_VERSION }));
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path.startsWith(`${REST_BASE_PATH}/`)) {
+      if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
+        res.setHeader('connection', 'close');
+        sendJson(res, 413, {
+          error: {
+            code: 'PAYLOAD_TOO_LARGE',
+            message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`,
+            httpStatus: 413,
+            details: null,
+            zodError: null,
+          },
+        });
+        return;
+      }
+      await restHandler(req, res, path);
+      return;
+    }
+    if (path === OPENAPI_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(openApi);
+      return;
+    }
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
       // A declared length over the limit is refused before reading (or parsing) any of it, in
       // tRPC's error shape: a typed client would otherwise fail with "Unable to transform response".
       if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
         res.setHeader('connection', 'close');
-        const error = new TRPCError({
-          code: 'PAYLOAD_TOO_LARGE',
-          message: `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`,
-        });
-        const shape = getErrorShape({
-          config: appRouter._def._config,
-          error,
-          type: 'unknown',
-          path: undefined,
-          input: undefined,
-          ctx: undefined,
-        });
-        sendJson(res, 413, { error: shape });
+        sendTrpcError(res, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`);
+        return;
+      }
+      // tRPC turns the request into a fetch Request, whose constructor throws on TRACE, CONNECT
+      // and unknown methods: that surfaced as a 500 and an error in the log.
+      if (!TRPC_METHODS.has(req.method ?? '')) {
+        res.setHeader('allow', 'GET, POST');
+        sendTrpcError(res, 405, 'METHOD_NOT_SUPPORTED', `${req.method} is not supported; use GET or POST`);
         return;
       }
       trpcHandler(req, res);
       return;
     }
     if (await accountHttp(req, res, path, requestId)) return;
+    if (path === METRICS_PATH && config.METRICS_ENABLED) {
+      await serveMetrics(req, res);
+      return;
+    }
     if (!PROBE_PATHS.has(path)) {
       sendJson(res, 404, { error: 'not_found' });
       return;
@@ -126,15 +189,29 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    const readiness = await checkReadiness(orm, {
-      timeoutMs: config.READINESS_TIMEOUT_MS,
-      logger: logger.child({ requestId }),
+    const status = await readiness.current();
+    sendJson(res, status.ready ? 200 : 503, {
+      status: status.ready ? 'ready' : 'not_ready',
+      database: status.database,
+      problems: status.problems,
     });
-    sendJson(res, readiness.ready ? 200 : 503, {
-      status: readiness.ready ? 'ready' : 'not_ready',
-      database: readiness.database,
-      problems: readiness.problems,
-    });
+  }
+
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      sendJson(res, 405, { error: 'method_not_allowed' });
+      return;
+    }
+    const token = config.METRICS_BEARER_TOKEN;
+    if (token !== undefined && !sameSecret(req.headers.authorization ?? '', `Bearer ${token}`)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, 401, { error: 'unauthorized' });
+      return;
+    }
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+    res.end(body);
   }
 
   let closing = false;
@@ -146,6 +223,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
     res.setHeader(REQUEST_ID_HEADER, requestId);
     // The query string may carry tRPC input (user data), so only the path is logged.
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    metrics.inFlight.inc();
 
     res.once('finish', () => {
       // A keep-alive socket that just finished its last in-flight request would otherwise stay
@@ -153,7 +231,8 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       if (closing) setImmediate(() => server.closeIdleConnections());
     });
     res.once('close', () => {
-      logger[PROBE_PATHS.has(path) ? 'debug' : 'info'](
+      metrics.inFlight.dec();
+      logger[PROBE_PATHS.has(path) || path === METRICS_PATH ? 'debug' : 'info'](
         {
           requestId,
           method: req.method,
@@ -166,7 +245,7 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       );
     });
 
-    route(req, res, path, requestId).catch((error: unknown) => {
+    route(req, res, path).catch((error: unknown) => {
       logger.error({ requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, { error: 'internal_error', requestId });
@@ -195,3 +274,24 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       }),
   };
 }
+
+/** An error answered before tRPC sees the request, in the shape typed clients understand. */
+function sendTrpcError(res: ServerResponse, status: number, code: TRPCError['code'], message: string): void {
+  const shape = getErrorShape({
+    config: appRouter._def._config,
+    error: new TRPCError({ code, message }),
+    type: 'unknown',
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  });
+  sendJson(res, status, { error: shape });
+}
+
+/** Compares without leaking, through timing, how much of a guess was right. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+

@@ -2,7 +2,7 @@ import type { MikroORM } from '@threadstore/db';
 import { captureLogs, type JsonLines } from '@threadstore/runtime/testing';
 import { createTRPCClient, httpLink, TRPCClientError, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '../src/index.ts';
-import { createApiServer, type ApiServerConfig } from '../src/server.ts';
+import { createApiServer, type ApiServerConfig, type ApiServerOptions } from '../src/server.ts';
 import { testServerConfig } from '../src/testing/server-config.ts';
 
 export interface RunningApi {
@@ -14,9 +14,13 @@ export interface RunningApi {
 }
 
 /** The real HTTP server on a random local port, configured like a deployment plus `overrides`. */
-export async function startApi(orm: MikroORM, overrides: Partial<ApiServerConfig> = {}): Promise<RunningApi> {
+export async function startApi(
+  orm: MikroORM,
+  overrides: Partial<ApiServerConfig> = {},
+  options: Pick<ApiServerOptions, 'rateLimiter'> = {},
+): Promise<RunningApi> {
   const { logger, logs } = captureLogs('api');
-  const api = createApiServer({ orm, logger, config: testServerConfig(overrides) });
+  const api = createApiServer({ orm, logger, config: testServerConfig(overrides), ...options });
   const { port } = await api.listen();
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -16,6 +16,9 @@ export function workerEnvSchema(jobs: readonly Pick<JobDefinition, 'name'>[]) {
       SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
       // pg-boss refuses polling faster than every 0.5 s.
       WORKER_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(2),
+      // GET /metrics (Prometheus) on this port; 0 picks a free one (logged), off disables it.
+      WORKER_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(9464),
+      WORKER_METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
       JOB_SCHEDULES: z
         .string()
         .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))

@@ -5,6 +5,7 @@ import type { WorkerConfig } from './env.ts';
 import { deadLetterQueueName, resolveSchedules, type JobDefinition, type ScheduledJob } from '@threadstore/jobs';
 import type { JobContract } from './jobs/contract.ts';
 import { createJobRunner } from './jobs/runner.ts';
+import type { WorkerMetrics } from './metrics.ts';
 
 /**
  * The `key` on every schedule the worker registers. The pg-boss schema may be shared (the API
@@ -24,6 +25,8 @@ export interface StartWorkerOptions {
   logger: Logger;
   config: WorkerConfig;
   jobs: readonly JobContract[];
+  /** Where runs are counted (served at /metrics by main). */
+  metrics?: WorkerMetrics;
   /** Applied last; for tests (`__test__enableSpies`). */
   bossOptions?: Partial<ConstructorOptions>;
 }
@@ -47,6 +50,7 @@ export async function startWorker({
   logger,
   config,
   jobs,
+  metrics,
   bossOptions = {},
 }: StartWorkerOptions): Promise<Worker> {
   assertUniqueNames(jobs);
@@ -61,7 +65,7 @@ export async function startWorker({
   boss.on('error', (error) => logger.error({ err: error, component: 'pg-boss' }, 'pg-boss error'));
   boss.on('warning', ({ message, data }) => logger.warn({ component: 'pg-boss', data }, message));
 
-  const runner = createJobRunner({ orm, logger });
+  const runner = createJobRunner({ orm, logger, ...(metrics ? { metrics } : {}) });
   let schedules: ScheduledJob[];
   try {
     await boss.start();

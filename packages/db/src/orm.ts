@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import type { ConnectionSettings } from './connection.ts';
 import { makeOrmConfig } from './config.ts';
@@ -40,6 +42,37 @@ export async function getMigrationStatus(orm: MikroORM): Promise<MigrationStatus
     const pending = await orm.migrator.getPending();
     return { executed: executed.map((m) => m.name), pending: pending.map((m) => m.name) };
   });
+}
+
+/**
+ * The names of every migration this build carries, oldest first, read from the folder the
+ * migrator reads (src/migrations under type stripping, dist/migrations once compiled).
+ */
+export function shippedMigrationNames(): string[] {
+  return readdirSync(join(import.meta.dirname, 'migrations'))
+    .filter((file) => /^Migration\d+_\w+\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
+    .map((file) => file.replace(/\.(ts|js)$/, ''))
+    .sort();
+}
+
+/**
+ * The shipped migrations the database lacks, read with one plain SELECT: no advisory lock, no
+ * CREATE TABLE IF NOT EXISTS, one pooled connection held for one statement. For probes, which
+ * run often and concurrently: getMigrationStatus holds a connection on the lock while the
+ * migrator takes a second one, so a burst of probes could empty the pool and deadlock it.
+ */
+export async function readPendingMigrations(orm: MikroORM): Promise<string[]> {
+  const connection = orm.em.getConnection();
+  // Two statements: a SELECT naming a missing table fails at parse time, even behind a CASE.
+  const [table] = await connection.execute<{ present: boolean }[]>(
+    `select to_regclass('mikro_orm_migrations') is not null as present`,
+  );
+  const executed = new Set(
+    table?.present
+      ? (await connection.execute<{ name: string }[]>('select name from mikro_orm_migrations')).map((r) => r.name)
+      : [],
+  );
+  return shippedMigrationNames().filter((name) => !executed.has(name));
 }
 
 export class SchemaMismatchError extends Error {

@@ -4,6 +4,7 @@ import { createTestDatabase, migrationNames, type TestDatabase } from '@threadst
 import { loadConfig } from './config.ts';
 import { openServiceDatabase, serviceDatabaseEnvSchema } from './database.ts';
 import { createLogger } from './logger.ts';
+import { captureLogs } from './testing/index.ts';
 
 const logger = createLogger('test', 'silent');
 
@@ -22,6 +23,33 @@ describe('openServiceDatabase', () => {
     );
     expect(failure).toBeInstanceOf(SchemaMismatchError);
     expect((failure as SchemaMismatchError).pending).toEqual(migrationNames());
+  });
+
+  it('logs each SQL statement with its timing when DATABASE_DEBUG is on, and none when off', async () => {
+    for (const debug of ['true', 'false']) {
+      const { logger: captured, logs } = captureLogs('test', 'info');
+      const env = loadConfig(serviceDatabaseEnvSchema, {
+        DATABASE_URL: empty.url,
+        MIGRATE_ON_START: 'true',
+        DATABASE_DEBUG: debug,
+      });
+      const orm = await openServiceDatabase(env, 'test', captured);
+      try {
+        await orm.em.getConnection().execute('select 42 as answer');
+        const queries = logs.lines.filter(
+          (line) => line.component === 'orm' && /select 42 as answer/.test(line.msg ?? ''),
+        );
+        if (debug === 'true') {
+          expect(queries).toEqual([
+            expect.objectContaining({ level: 'info', msg: expect.stringMatching(/took \d+ ms/) }),
+          ]);
+        } else {
+          expect(queries).toEqual([]);
+        }
+      } finally {
+        await orm.close();
+      }
+    }
   });
 
   it('migrates first when MIGRATE_ON_START is set, then opens', async () => {

@@ -25,6 +25,8 @@ export const serviceDatabaseEnvSchema = databaseEnvSchema.extend({
   // Apply pending migrations at start instead of refusing to run. Off by default: in production
   // a dedicated migrate step (docker-compose's `migrate` service) should own schema changes.
   MIGRATE_ON_START: envBoolean.default(false),
+  // Log every SQL statement with its duration and row count (MikroORM's query log), at info level.
+  DATABASE_DEBUG: envBoolean.default(false),
 });
 export type ServiceDatabaseEnv = z.infer<typeof serviceDatabaseEnvSchema>;
 
@@ -36,7 +38,9 @@ export type ServiceDatabaseEnv = z.infer<typeof serviceDatabaseEnvSchema>;
 export async function openServiceDatabase(env: ServiceDatabaseEnv, service: string, logger: Logger): Promise<MikroORM> {
   const orm = await createOrm({
     connection: connectionSettingsFromEnv(env, `threadstore-${service}`),
-    log: (message) => logger.debug({ component: 'orm' }, message),
+    debug: env.DATABASE_DEBUG,
+    // With DATABASE_DEBUG the statements are what was asked for, so they must show at the default level.
+    log: (message) => logger[env.DATABASE_DEBUG ? 'info' : 'debug']({ component: 'orm' }, message),
   });
   try {
     if (env.MIGRATE_ON_START) {

@@ -9,10 +9,15 @@ import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { LocalAccounts } from '../auth/tokens.ts';
 import type { ApiConfig } from '../env.ts';
+import { detachedMetrics, type ApiMetrics } from '../metrics.ts';
+import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
+import { TRPCError } from '@trpc/server';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
-export type RequestConfig = Pick<ApiConfig, 'NODE_ENV' | 'READINESS_TIMEOUT_MS'>;
+export type RequestConfig = Pick<ApiConfig, 'NODE_ENV' | 'READINESS_TIMEOUT_MS'> &
+  Partial<Pick<ApiConfig, 'API_EXPOSE_STACK_TRACES'>>;
 
 /** What the server holds for its whole life and hands to every request. */
 export interface ContextDependencies {
@@ -26,6 +31,10 @@ export interface ContextDependencies {
   jobQueue?: JobQueue | null;
   /** Signs local accounts' tokens; null (the default) where local accounts are off. */
   localAccounts?: LocalAccounts | null;
+  /** The server's shared, cached readiness; by default every call checks afresh. */
+  readiness?: ReadinessMonitor;
+  /** The server's Prometheus metrics; by default counted but never exported. */
+  metrics?: ApiMetrics;
 }
 
 export interface Context {
@@ -35,6 +44,8 @@ export interface Context {
   rateLimiter: RateLimiter;
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
+  readiness: ReadinessMonitor;
+  metrics: ApiMetrics;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -66,6 +77,8 @@ export function createContextInner({
   rateLimiter = unlimited,
   jobQueue = null,
   localAccounts = null,
+  readiness,
+  metrics = detachedMetrics,
   requestId,
   principal = null,
   authFailure = null,
@@ -76,6 +89,7 @@ export function createContextInner({
   authFailure?: string | null;
   clientAddress?: string | null;
 }): Context {
+  const requestLogger = logger.child({ requestId });
   return {
     em: orm.em.fork(),
     orm,
@@ -84,7 +98,11 @@ export function createContextInner({
     rateLimiter,
     jobQueue,
     localAccounts,
-    logger: logger.child({ requestId }),
+    readiness:
+      readiness ??
+      createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger: requestLogger, maxAgeMs: 0 }),
+    metrics,
+    logger: requestLogger,
     requestId,
     principal,
     authFailure,
@@ -119,7 +137,13 @@ export function createContext(
       requestId: requestIdFrom(req.headers),
       clientAddress: req.socket.remoteAddress ?? null,
     });
-    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em);
+    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em).catch((error: unknown) => {
+      // Checking an API key or a user needs the database; without it, say so rather than 500.
+      if (isDatabaseUnavailable(error)) {
+        throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly' });
+      }
+      throw error;
+    });
     ctx.principal = principal;
     ctx.authFailure = failure;
     return ctx;

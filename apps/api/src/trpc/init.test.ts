@@ -30,9 +30,13 @@ describe('the error formatter', () => {
   let orm: MikroORM;
   const servers: Server[] = [];
 
-  async function serve(nodeEnv: RequestConfig['NODE_ENV']): Promise<string> {
+  async function serve(nodeEnv: RequestConfig['NODE_ENV'], exposeStacks?: boolean): Promise<string> {
     const logger = createLogger('test', 'silent');
-    const config: RequestConfig = { NODE_ENV: nodeEnv, READINESS_TIMEOUT_MS: 1_000 };
+    const config: RequestConfig = {
+      NODE_ENV: nodeEnv,
+      READINESS_TIMEOUT_MS: 1_000,
+      ...(exposeStacks === undefined ? {} : { API_EXPOSE_STACK_TRACES: exposeStacks }),
+    };
     const server = createHTTPServer({
       router: testRouter,
       createContext: () => createContextInner({ orm, logger, config, requestId: 'formatter-test' }),
@@ -76,16 +80,19 @@ describe('the error formatter', () => {
     });
   });
 
-  it('keeps stacks on the server in production, and shows them in development and tests', async () => {
+  it('keeps stacks on the server whatever NODE_ENV says, unless API_EXPOSE_STACK_TRACES asks', async () => {
     const input = encodeURIComponent(JSON.stringify({ query: '', limit: 1 }));
-    const production = (await (await fetch(`${await serve('production')}/search?input=${input}`)).json()) as ErrorBody;
-    const test = (await (await fetch(`${await serve('test')}/search?input=${input}`)).json()) as ErrorBody;
-    expect(production.error.data).not.toHaveProperty('stack');
-    expect(test.error.data.stack).toMatch(/TRPCError/);
+    const bodyFrom = async (url: string) =>
+      ((await (await fetch(`${url}/search?input=${input}`)).json()) as ErrorBody).error.data;
+    for (const nodeEnv of ['production', 'development', 'test'] as const) {
+      expect(await bodyFrom(await serve(nodeEnv)), nodeEnv).not.toHaveProperty('stack');
+      expect(await bodyFrom(await serve(nodeEnv, false)), nodeEnv).not.toHaveProperty('stack');
+      expect((await bodyFrom(await serve(nodeEnv, true))).stack, nodeEnv).toMatch(/TRPCError/);
+    }
   });
 
   it('never shows a stack for a request refused before it has a context', async () => {
-    const response = await fetch(`${await serve('test')}/search`, {
+    const response = await fetch(`${await serve('test', true)}/search`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
       body: 'hello',

@@ -3,6 +3,7 @@ import { DomainError, type Principal } from '@threadstore/domain';
 import { initTRPC, TRPCError } from '@trpc/server';
 import * as z from 'zod';
 import type { Context } from './context.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 
 /** The one tRPC instance of the API; everything else builds on the helpers exported below. */
 const t = initTRPC.context<Context>().create({
@@ -11,9 +12,11 @@ const t = initTRPC.context<Context>().create({
   isDev: true,
   errorFormatter({ shape, error, ctx }) {
     const { stack, ...data } = shape.data;
-    // Errors raised before the context exists (a malformed batch, say) have no ctx and so
-    // never carry a stack: a stack names files and dependencies an attacker should not learn.
-    const exposeStack = ctx?.config.NODE_ENV === 'development' || ctx?.config.NODE_ENV === 'test';
+    // A stack names files, paths and dependencies an attacker should not learn, so it leaves the
+    // server only when API_EXPOSE_STACK_TRACES asks, whatever NODE_ENV says (the quick start runs
+    // in development mode on machines others can reach). Errors raised before the context
+    // exists (a malformed batch, say) have no ctx and so never carry one.
+    const exposeStack = ctx?.config.API_EXPOSE_STACK_TRACES === true;
     const inputError = error.code === 'BAD_REQUEST' && error.cause instanceof z.ZodError ? error.cause : undefined;
     return {
       ...shape,
@@ -40,6 +43,9 @@ const t = initTRPC.context<Context>().create({
  */
 function translate(error: TRPCError): TRPCError | undefined {
   const cause = error.cause;
+  if (error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) {
+    return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', cause });
+  }
   if (cause instanceof DomainError) return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (cause instanceof OptimisticLockError) {
     return new TRPCError({ code: 'CONFLICT', message: 'changed by someone else meanwhile; reload and retry', cause });
@@ -70,16 +76,40 @@ const translateErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const rateLimit = t.middleware(({ ctx, next }) => {
-  const key = ctx.principal === null ? `address:${ctx.clientAddress ?? 'unknown'}` : principalKey(ctx.principal);
-  const decision = ctx.rateLimiter.take(key);
-  if (!decision.allowed) {
-    throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
-      retryAfterSeconds: decision.retryAfterSeconds,
-    });
+/** Counts and times every call by procedure and outcome (the code a client sees). */
+const measure = t.middleware(async ({ ctx, path, type, next }) => {
+  const started = performance.now();
+  const result = await next();
+  const labels = { procedure: path, type, code: result.ok ? 'OK' : result.error.code };
+  ctx.metrics.calls.inc(labels);
+  ctx.metrics.callSeconds.observe(labels, (performance.now() - started) / 1000);
+  return result;
+});
+
+const rateLimit = t.middleware(async ({ ctx, next }) => {
+  for (const key of rateLimitKeys(ctx)) {
+    const decision = await ctx.rateLimiter.take(key);
+    if (!decision.allowed) {
+      ctx.metrics.rateLimited.inc({ budget: key.startsWith('address:') ? 'address' : 'principal' });
+      throw new DomainError('TOO_MANY_REQUESTS', `rate limit exceeded; retry in ${decision.retryAfterSeconds} s`, {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      });
+    }
   }
   return next();
 });
+
+/**
+ * Whose budgets a call spends. Anyone can mint anonymous ids (a fresh X-Session-ID per request),
+ * so anonymous visitors spend their address's budget as well as their own; users and API keys
+ * only their own (many of them may sit behind one proxy).
+ */
+function rateLimitKeys(ctx: Pick<Context, 'principal' | 'clientAddress'>): string[] {
+  const address = `address:${ctx.clientAddress ?? 'unknown'}`;
+  if (ctx.principal === null) return [address];
+  if (ctx.principal.kind === 'anonymous') return [principalKey(ctx.principal), address];
+  return [principalKey(ctx.principal)];
+}
 
 function principalKey(principal: Principal): string {
   switch (principal.kind) {
@@ -126,7 +156,7 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 /** @see https://trpc.io/docs/v11/server/routers */
 export const router = t.router;
 /** Anyone, signed in or not (health, sign-up, sign-in). @see https://trpc.io/docs/v11/server/procedures */
-export const publicProcedure = t.procedure.use(translateErrors).use(rateLimit);
+export const publicProcedure = t.procedure.use(measure).use(translateErrors).use(rateLimit);
 /** Any principal: a user, an API key (scoped: queries need `read`, mutations `write`) or an anonymous visitor. */
 export const principalProcedure = publicProcedure.use(requirePrincipal);
 /** A signed-in user, directly or through an API key; never an anonymous visitor. */

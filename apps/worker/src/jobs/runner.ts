@@ -2,6 +2,7 @@ import { MaintenanceRunSchema, type MaintenanceOutcome, type MikroORM } from '@t
 import type { Logger } from '@threadstore/runtime';
 import type { Job } from 'pg-boss';
 import * as z from 'zod';
+import { observeRun, type WorkerMetrics } from '../metrics.ts';
 import type { JobContract, JobResult } from './contract.ts';
 
 /** Checked before it is written: the receipt's CHECK constraints would otherwise lose the whole row. */
@@ -28,12 +29,21 @@ export interface JobRunner {
   shutDown(stopQueue: () => Promise<void>): Promise<void>;
 }
 
-export function createJobRunner({ orm, logger }: { orm: MikroORM; logger: Logger }): JobRunner {
+export function createJobRunner({
+  orm,
+  logger,
+  metrics,
+}: {
+  orm: MikroORM;
+  logger: Logger;
+  /** Where each run's outcome, duration and rows are counted; none in the CLI. */
+  metrics?: WorkerMetrics;
+}): JobRunner {
   const inFlight = new Set<Promise<unknown>>();
   const shutdown = { started: false };
   return {
     run(contract, job) {
-      const run = runJob(contract, job, { orm, logger, shutdown });
+      const run = runJob(contract, job, { orm, logger, shutdown, metrics });
       inFlight.add(run);
       const forget = () => inFlight.delete(run);
       run.then(forget, forget);
@@ -52,6 +62,7 @@ interface RunContext {
   logger: Logger;
   /** Set before pg-boss is stopped, so an abort from then on is read as the shutdown's. */
   shutdown: { readonly started: boolean };
+  metrics: WorkerMetrics | undefined;
 }
 
 /**
@@ -62,7 +73,7 @@ interface RunContext {
 async function runJob(
   contract: JobContract,
   job: Job<unknown>,
-  { orm, logger, shutdown }: RunContext,
+  { orm, logger, shutdown, metrics }: RunContext,
 ): Promise<JobResult> {
   const receipts = orm.em.fork();
   const payload = contract.payload.safeParse(job.data ?? {});
@@ -126,6 +137,7 @@ async function runJob(
   );
 
   const summary = { outcome, elapsedMs, rowsAffected: result?.rowsAffected, error };
+  observeRun(metrics, { job: contract.name, outcome, elapsedMs, rowsAffected: result?.rowsAffected });
   if (outcome === 'succeeded') log.info(summary, 'job run finished');
   else if (outcome === 'aborted') log.warn(summary, 'job run finished');
   else log.error({ ...summary, err: failure }, 'job run finished');

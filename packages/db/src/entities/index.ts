@@ -24,6 +24,7 @@ import {
 import { KnowledgeChunkSchema, KnowledgeEntrySchema } from './knowledge.ts';
 import { MaintenanceRunSchema, RetentionPolicySchema, StatsSnapshotSchema } from './maintenance.ts';
 import { MemorySchema } from './memory.ts';
+import { RateLimitSchema } from './rate-limit.ts';
 
 /** The registry: every entity the ORM knows. There is no folder discovery; add new ones here. */
 // Typed as a plain list: the inferred tuple type is too large for declaration emit.
@@ -57,6 +58,7 @@ export const entities: EntitySchema<any, any>[] = [
   AcademyWeeklyXpSchema,
   KnowledgeChunkSchema,
   AccountErasureSchema,
+  RateLimitSchema,
 ];
 
 export * from './academy.ts';
@@ -70,3 +72,4 @@ export * from './knowledge.ts';
 export * from './maintenance.ts';
 export * from './memory.ts';
 export { TEXT_SEARCH_LANGUAGES, type TextSearchLanguage, tsVectorByLanguage } from './columns.ts';
+export * from './rate-limit.ts';

@@ -1,14 +1,10 @@
 import { publicProcedure } from '../../trpc/init.ts';
 import { API_VERSION } from '../../version.ts';
 import { ZHealthCheckOutput } from './check.types.ts';
-import { checkReadiness } from './readiness.ts';
 
 /** The API's own view of its health; `degraded` rather than an error, so callers can show why. */
 export const check = publicProcedure.output(ZHealthCheckOutput).query(async ({ ctx }) => {
-  const { ready, database } = await checkReadiness(ctx.orm, {
-    timeoutMs: ctx.config.READINESS_TIMEOUT_MS,
-    logger: ctx.logger,
-  });
+  const { ready, database } = await ctx.readiness.current();
   return {
     status: ready ? 'ok' : 'degraded',
     version: API_VERSION,

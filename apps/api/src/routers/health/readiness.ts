@@ -1,4 +1,4 @@
-import { getMigrationStatus, type MikroORM } from '@threadstore/db';
+import { readPendingMigrations, type MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 
 export interface DatabaseHealth {
@@ -41,10 +41,10 @@ export async function checkReadiness(orm: MikroORM, { timeoutMs, logger }: Readi
   }
   const latencyMs = roundMs(performance.now() - started);
 
-  const status = await settleWithin(getMigrationStatus(orm), deadline - performance.now());
+  const status = await settleWithin(readPendingMigrations(orm), deadline - performance.now());
   if (status.outcome !== 'fulfilled') {
-    // Reachable, but the status read failed or waited too long: most likely another process
-    // holds the migration lock while it migrates, so the schema is about to change under us.
+    // Reachable, but the status read failed or waited too long: most likely a migration holds
+    // the migrations table while it runs, so the schema is about to change under us.
     const problem =
       status.outcome === 'timed_out'
         ? `migration status not readable within ${timeoutMs} ms`
@@ -52,13 +52,47 @@ export async function checkReadiness(orm: MikroORM, { timeoutMs, logger }: Readi
     logger.warn({ err: status.outcome === 'rejected' ? status.reason : undefined, timeoutMs }, `not ready: ${problem}`);
     return notReady({ reachable: true, latencyMs, pendingMigrations: [] }, problem);
   }
-  const { pending } = status.value;
+  const pending = status.value;
   if (pending.length > 0) {
     const problem = `${pending.length} migration(s) not applied: ${pending.join(', ')}`;
     logger.warn({ pending }, `not ready: ${problem}`);
     return notReady({ reachable: true, latencyMs, pendingMigrations: pending }, problem);
   }
   return { ready: true, database: { reachable: true, latencyMs, pendingMigrations: [] }, problems: [] };
+}
+
+/** Answers readiness questions from one shared, recently refreshed status. */
+export interface ReadinessMonitor {
+  /** The status at most `maxAgeMs` old; concurrent callers share one refresh. */
+  current(): Promise<Readiness>;
+}
+
+/**
+ * Probes and health checks are unauthenticated and may arrive by the hundred at once (an
+ * orchestrator, a load balancer, a curious visitor): each answer comes from a status refreshed at
+ * most once per `maxAgeMs`, by a single check at a time, so however many ask, the database sees
+ * at most one cheap check (one pooled connection, one statement at a time) per interval.
+ */
+export function createReadinessMonitor(
+  orm: MikroORM,
+  { maxAgeMs = 1_000, ...options }: ReadinessOptions & { maxAgeMs?: number },
+): ReadinessMonitor {
+  let last: { at: number; readiness: Readiness } | undefined;
+  let refreshing: Promise<Readiness> | undefined;
+  return {
+    current() {
+      if (last !== undefined && performance.now() - last.at < maxAgeMs) return Promise.resolve(last.readiness);
+      refreshing ??= checkReadiness(orm, options)
+        .then((readiness) => {
+          last = { at: performance.now(), readiness };
+          return readiness;
+        })
+        .finally(() => {
+          refreshing = undefined;
+        });
+      return refreshing;
+    },
+  };
 }
 
 function notReady(database: DatabaseHealth, problem: string): Readiness {
