@@ -17,6 +17,10 @@ export function workerEnvSchema(jobs: readonly JobContract[]) {
       SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
       // pg-boss refuses polling faster than every 0.5 s.
       WORKER_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(2),
+      // How often the search indexer looks for newly appended messages (0 turns the loop off and
+      // leaves indexing to the once-a-minute search-index job); messages per indexing transaction.
+      SEARCH_INDEX_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+      SEARCH_INDEX_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
       JOB_SCHEDULES: z
         .string()
         .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeySchema } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
-import type { Principal } from '@threadstore/domain';
+import { drainSearchQueue, type Principal } from '@threadstore/domain';
 import { anonymousPrincipal, createTestUser } from '@threadstore/domain/testing';
 import { TRPCError } from '@trpc/server';
 import { callerAs } from '../testing/caller.ts';
@@ -43,6 +43,7 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.delete': (c, { messageId }) => c.messages.delete({ id: messageId }),
   'messages.clear': (c, { sessionId }) => c.messages.clear({ sessionId }),
   'apiKeys.revoke': (c, { apiKeyId }) => c.apiKeys.revoke({ id: apiKeyId }),
+  'messages.search': (c, { sessionId }) => c.messages.search({ query: 'secret', sessionId }),
 };
 
 /** Procedures with no owned id in their input, and why that is safe. */
@@ -109,6 +110,8 @@ describe('the cross-tenant matrix', () => {
       { name: 'a user', principal: alice.principal, ids: await ownedBy(alice.principal, alice.userId) },
       { name: 'an anonymous visitor', principal: visitor, ids: await ownedBy(visitor, alice.userId) },
     );
+    // What the worker's search indexer does a few seconds after an append, so searches see them.
+    await drainSearchQueue(testDb.orm.em.fork(), { batchSize: 1_000 });
     const mallory = await createTestUser(em, { name: 'mallory' });
     const apiKeyId = randomUUID();
     attackers.push(
@@ -155,6 +158,9 @@ describe('the cross-tenant matrix', () => {
         );
       }
       if (attacker.principal.kind === 'user') expect((await caller.apiKeys.list({})).items).toEqual([]);
+      for (const query of ['secret', 'answer', 'secret or answer']) {
+        expect((await caller.messages.search({ query })).items, `${attacker.name} searches "${query}"`).toEqual([]);
+      }
     }
   });
 
@@ -163,6 +169,8 @@ describe('the cross-tenant matrix', () => {
       const caller = callerAs(testDb.orm, victim.principal);
       expect((await caller.messages.history({ sessionId: victim.ids.sessionId })).items).toHaveLength(2);
       expect(await caller.messages.get({ id: victim.ids.messageId })).toMatchObject({ content: 'the answer' });
+      const found = await caller.messages.search({ query: 'secret or answer' });
+      expect(found.items.map((hit) => hit.message.content).sort()).toEqual(['the answer', 'the secret']);
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { JobContract } from './contract.ts';
 import { retentionJob } from './retention/contract.ts';
+import { searchIndexJob } from './search-index/contract.ts';
 import { statsJob } from './stats/contract.ts';
 import { stuckRunReaperJob } from './stuck-run-reaper/contract.ts';
 import { vacuumAnalyzeJob } from './vacuum-analyze/contract.ts';
@@ -11,3 +12,4 @@ import { xpRollupJob } from './xp-rollup/contract.ts';
  * the list as a parameter, so tests run their own.
  */
 export const jobs: JobContract[] = [retentionJob, vacuumAnalyzeJob, statsJob, stuckRunReaperJob, xpRollupJob];
+jobs.push(searchIndexJob);

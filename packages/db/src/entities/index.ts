@@ -10,7 +10,12 @@ import {
   AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
-import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
+import {
+  ChatMessageSchema,
+  ChatMessageSearchQueueSchema,
+  ChatMessageSearchSchema,
+  ChatSessionSchema,
+} from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import { InvestigationSchema } from './investigation.ts';
@@ -44,6 +49,8 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  ChatMessageSearchSchema,
+  ChatMessageSearchQueueSchema,
 ];
 
 export * from './academy.ts';

@@ -173,7 +173,9 @@ function constraintOf(error: UniqueConstraintViolationException): unknown {
  *     UPDATE takes queues concurrent appends to the session, which makes seqs gapless: each
  *     append sees the `last_seq` the previous one committed. Zero rows: nothing else happens.
  *  2. `inserted` writes the messages with `last_seq - n + 1 … last_seq`, in the given order.
- *  3. `audit` records the append in the same statement, so it commits with it or not at all.
+ *  3. `queued` hands the new ids to the search indexer (full-text indexing happens off this path,
+ *     in the worker, a few seconds later; see ChatMessageSearchSchema).
+ *  4. `audit` records the append in the same statement, so it commits with it or not at all.
  * If any part fails (a reused idempotency key), PostgreSQL undoes all of it.
  * Exported so the benchmark's bare-`pg` baseline runs exactly this SQL.
  */
@@ -219,6 +221,8 @@ export function appendStatement(
                                   prompt_tokens, completion_tokens, cost, latency_ms, agent_id, client_message_id,
                                   request_hash, sanitized, position)
       returning ${MESSAGE_COLUMNS}
+    ), queued as (
+      insert into chat_message_search_queue (message_id) select id from inserted
     ), audit as (
       ${auditInsert(actor, action, bind, {
         subjectType: 'session',
