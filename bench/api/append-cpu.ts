@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { appendStatement, prepareMessage } from '@threadstore/domain';
 import pg from 'pg';
 import { openBenchDatabase } from './database.ts';
-import { makeCorpus, randomContent } from './dataset.ts';
+import { BENCH_LIMITS, makeCorpus, randomContent } from './dataset.ts';
 import { formatNumber, median, spread } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -29,14 +29,6 @@ const { values: args } = parseArgs({
 const rounds = Number(args.rounds);
 const appends = Number(args.appends);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const LIMITS = {
-  maxContentBytes: 256 * 1024,
-  maxJsonBytes: 64 * 1024,
-  maxJsonDepth: 16,
-  maxBatchSize: 1_000,
-  defaultPageSize: 50,
-  maxPageSize: 200,
-};
 
 const db = await openBenchDatabase(process.env.DATABASE_URL, log, {
   database: 'threadstore_bench_append_cpu',
@@ -61,7 +53,7 @@ try {
   };
   const statementFor = (variant: string) => {
     const session = sessions[Math.floor(Math.random() * sessions.length)]!;
-    const message = prepareMessage({ role: 'user', content: randomContent(corpus) }, LIMITS);
+    const message = prepareMessage({ role: 'user', content: randomContent(corpus) }, BENCH_LIMITS);
     const actor = { principal: { kind: 'anonymous' as const, anonymousId: session.anonymous_id }, requestId: null };
     const statement = appendStatement(actor, 'messages.append', session.id, [message]);
     if (variant !== 'before') return statement;

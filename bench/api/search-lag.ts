@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connectionSettingsFromUrl, createOrm } from '@threadstore/db';
 import { appendMessages, drainSearchQueue, type Principal } from '@threadstore/domain';
-import { makeCorpus, randomContent } from './dataset.ts';
+import { BENCH_LIMITS, makeCorpus, randomContent } from './dataset.ts';
 import { median } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -25,14 +25,6 @@ const { values: args } = parseArgs({
     indexers: { type: 'string', default: '1' },
   },
 });
-const LIMITS = {
-  maxContentBytes: 256 * 1024,
-  maxJsonBytes: 64 * 1024,
-  maxJsonDepth: 16,
-  maxBatchSize: 1_000,
-  defaultPageSize: 50,
-  maxPageSize: 200,
-};
 
 const orm = await createOrm({
   connection: { ...connectionSettingsFromUrl(process.env.DATABASE_URL!, 'threadstore-bench-search-lag'), poolMax: 10 },
@@ -55,7 +47,12 @@ try {
         role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
         content: randomContent(corpus),
       }));
-      await appendMessages(orm.em.fork(), { principal, requestId: null }, { sessionId: session.id, messages }, LIMITS);
+      await appendMessages(
+        orm.em.fork(),
+        { principal, requestId: null },
+        { sessionId: session.id, messages },
+        BENCH_LIMITS,
+      );
       imported += messages.length;
     }
   };
