@@ -85,13 +85,16 @@ async function history(anonymousId: string, input: { sessionId: string; before?:
   const limit = input.limit ?? 50;
   const { rows } =
     input.before === undefined
-      ? await pool.query<MessageRow & { beyond: boolean }>(LATEST_PAGE, [input.sessionId, limit + 1, anonymousId])
-      : await pool.query<MessageRow & { beyond: boolean }>(PAGE_BEFORE, [
-          input.sessionId,
-          input.before,
-          limit + 1,
-          anonymousId,
-        ]);
+      ? await pool.query<MessageRow & { beyond: boolean }>({
+          name: 'latest_page',
+          text: LATEST_PAGE,
+          values: [input.sessionId, limit + 1, anonymousId],
+        })
+      : await pool.query<MessageRow & { beyond: boolean }>({
+          name: 'page_before',
+          text: PAGE_BEFORE,
+          values: [input.sessionId, input.before, limit + 1, anonymousId],
+        });
   const [first] = rows;
   if (first === undefined) return null;
   const found = rows.filter((row) => row.id !== null);
@@ -101,7 +104,12 @@ async function history(anonymousId: string, input: { sessionId: string; before?:
 
 async function append(actor: Actor, action: string, sessionId: string, messages: NewMessage[]) {
   const statement = appendStatement(actor, action, sessionId, messages.map(prepare));
-  const { rows } = await pool.query<MessageRow>(statement.text, statement.values);
+  // Named like the API's (packages/domain/src/messages/sql.ts), so both run the same prepared SQL.
+  const { rows } = await pool.query<MessageRow>({
+    name: `append_${createHash('sha256').update(statement.text).digest('hex').slice(0, 24)}`,
+    text: statement.text,
+    values: statement.values,
+  });
   return rows.length === 0 ? null : rows.map(toMessage);
 }
 

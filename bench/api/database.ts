@@ -11,7 +11,8 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-const BENCH_DATABASE = 'threadstore_bench_api';
+/** BENCH_DATABASE overrides it, so benchmarks of several branches can share one server. */
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'threadstore_bench_api';
 
 /**
  * Server settings of the embedded server. Everything else is PostgreSQL's default, durability

@@ -66,3 +66,13 @@ export function randomContent(corpus: string): string {
   const start = Math.floor(Math.random() * (corpus.length - length));
   return corpus.slice(start, start + length);
 }
+
+/** The API's default content limits, for scripts that call domain functions directly. */
+export const BENCH_LIMITS = {
+  maxContentBytes: 256 * 1024,
+  maxJsonBytes: 64 * 1024,
+  maxJsonDepth: 16,
+  maxBatchSize: 1_000,
+  defaultPageSize: 50,
+  maxPageSize: 200,
+};

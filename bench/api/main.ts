@@ -17,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent } from 'node:http';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import * as prettier from 'prettier';
 import { EMBEDDED_SETTINGS, openBenchDatabase, type BenchDatabase } from './database.ts';
@@ -25,6 +26,7 @@ import { mean, percentile, runLoad, send, type HttpRequest } from './load.ts';
 import { machineCpuSeconds, startApi, startBaseline, treeCpuSeconds, type ServerProcess } from './processes.ts';
 import { describeMachine, formatNumber, goalRow, median, spread, table, type Goal, type RunStats } from './report.ts';
 import { seed } from './seed.ts';
+import { measureFloor } from './floor.ts';
 import {
   atFixedRate,
   DEEP_BEFORE_SEQ,
@@ -87,6 +89,7 @@ try {
     deepPage: pair(),
     bulk: pair(),
   };
+  const floor: RunStats[] = [];
   const servers = { api, baseline };
   const inRounds = async (key: keyof typeof results, workload: Workload) => {
     for (let round = 1; round <= settings.rounds; round += 1) {
@@ -98,6 +101,17 @@ try {
     }
   };
   await inRounds('append', w.append);
+  for (let round = 1; round <= settings.rounds; round += 1) {
+    log(`plain INSERT floor: round ${round}/${settings.rounds}`);
+    floor.push(
+      await measureFloor(db.url, db.postmasterPid, {
+        concurrency: w.append.concurrency,
+        warmupMs: settings.warmupSeconds * 1000,
+        measureMs: settings.seconds * 1000,
+        corpus,
+      }),
+    );
+  }
   await inRounds('history', w.history);
   // Latency at a load both servers can carry: half the API's measured capacity, the same rate for both.
   const fixedRate = (key: 'append' | 'history') =>
@@ -135,6 +149,7 @@ try {
       postgres,
       seeded,
       results,
+      floor,
       names: { appendFixedRate: appendFixed.name, historyFixedRate: historyFixed.name },
       mixed,
       memory: { before, after },
@@ -284,12 +299,13 @@ interface ReportInput {
     'append' | 'history' | 'appendFixedRate' | 'historyFixedRate' | 'firstPage' | 'deepPage' | 'bulk',
     Record<'api' | 'baseline', RunStats[]>
   >;
+  floor: RunStats[];
   names: Record<'appendFixedRate' | 'historyFixedRate', string>;
   mixed: RunStats;
   memory: Record<'before' | 'after', { rss: number; heapUsed: number }>;
 }
 
-function render({ machine, postgres, seeded, results, names, mixed, memory }: ReportInput): string {
+function render({ machine, postgres, seeded, results, floor, names, mixed, memory }: ReportInput): string {
   const w = workloads(shape, '', settings);
   const of = (runs: RunStats[], field: keyof RunStats) => runs.map((run) => run[field]);
   const med = (runs: RunStats[], field: keyof RunStats) => median(of(runs, field));
@@ -348,13 +364,32 @@ function render({ machine, postgres, seeded, results, names, mixed, memory }: Re
     atLeast(
       'append throughput ÷ baseline',
       ratioOfMedians(results.append.api, results.append.baseline, 'throughput'),
-      0.67,
+      0.8,
       '×',
     ),
     atLeast(
       'history throughput ÷ baseline',
       ratioOfMedians(results.history.api, results.history.baseline, 'throughput'),
-      0.67,
+      0.8,
+      '×',
+    ),
+    atMost('PostgreSQL CPU per append (API; issue 8)', med(results.append.api, 'postgresCpuMs'), 0.5, ' ms'),
+    atLeast(
+      'append throughput (API) ÷ plain single-row INSERT floor (issue 8)',
+      med(results.append.api, 'throughput') / median(of(floor, 'throughput')),
+      0.35,
+      '×',
+    ),
+    atMost(
+      'API process CPU per append ÷ baseline (issue 8)',
+      ratioOfMedians(results.append.api, results.append.baseline, 'serverCpuMs'),
+      1.5,
+      '×',
+    ),
+    atMost(
+      'API process CPU per history page ÷ baseline (issue 8)',
+      ratioOfMedians(results.history.api, results.history.baseline, 'serverCpuMs'),
+      1.5,
       '×',
     ),
     atMost('append p99, 32 clients (API)', med(results.append.api, 'p99'), 25, ' ms'),
@@ -393,6 +428,10 @@ function render({ machine, postgres, seeded, results, names, mixed, memory }: Re
     `- API: apps/api/dist/main.js in a child process, NODE_ENV=production, LOG_LEVEL=warn, RATE_LIMIT_PER_MINUTE=0, DATABASE_POOL_MAX=${POOL_MAX}. Principals: anonymous X-Session-ID, each session owned by its own visitor. Appends carry a clientMessageId.`,
     `- Baseline: bare node:http + pg Pool(max ${POOL_MAX}) in a child process, the same SQL statements (appendStatement() from @threadstore/domain; the history SELECT copied from it), same JSON shapes.`,
     `- Load generator: closed loop, one keep-alive connection per client, in the parent process; latency percentiles from every request's own time. Generator, server and PostgreSQL share the machine's ${machine.CPU?.split(', ').at(-1)}, unpinned.`,
+    `- Load average (1/5/15 min) at the end: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' / ')}`,
+    `- Floor: plain single-row INSERT (autocommit, one named prepared statement) of the same message into a table with the same columns and no index, key or constraint, from a Node pg Pool with as many clients as the append workload, in this process (bench/api/floor.ts); measured after the append rounds of the same run.`,
     `- Rounds: ${settings.rounds} per workload, API and baseline back to back in each (alternating first); append/history ${settings.seconds} s measured after ${settings.warmupSeconds} s warmup; pages ${settings.pageSeconds} s after 1 s; fixed-rate (open loop, latency from each request's due time, at ${formatNumber(FIXED_RATE_SHARE * 100)}% of the API's median closed-loop throughput, the same rate for the baseline) ${settings.fixedRateSeconds} s after ${settings.warmupSeconds} s.`,
     '',
     `## Results (median [min–max] of ${settings.rounds} round${settings.rounds === 1 ? '' : 's'})`,
@@ -401,6 +440,18 @@ function render({ machine, postgres, seeded, results, names, mixed, memory }: Re
     '',
     table(header, [
       ...runRows(w.append.name, results.append, false),
+      [
+        `plain single-row INSERT into an unindexed table, ${w.append.concurrency} pg clients`,
+        'floor',
+        spread(of(floor, 'throughput')),
+        spread(of(floor, 'p50')),
+        spread(of(floor, 'p99')),
+        spread(of(floor, 'p999')),
+        '0',
+        'n/a',
+        spread(of(floor, 'postgresCpuMs')),
+        spread(of(floor, 'otherCpuPercent')),
+      ],
       ...runRows(w.history.name, results.history, false),
       ...runRows(names.appendFixedRate, results.appendFixedRate, false),
       ...runRows(names.historyFixedRate, results.historyFixedRate, false),

@@ -6,6 +6,7 @@ import { deadLetterQueueName, resolveSchedules, type JobDefinition, type Schedul
 import type { JobContract } from './jobs/contract.ts';
 import { createJobRunner } from './jobs/runner.ts';
 import type { WorkerMetrics } from './metrics.ts';
+import { startSearchIndexer } from './search-indexer.ts';
 
 /**
  * The `key` on every schedule the worker registers. The pg-boss schema may be shared (the API
@@ -86,10 +87,21 @@ export async function startWorker({
     throw error;
   }
 
-  const stop = () =>
-    runner.shutDown(() =>
+  const indexer =
+    config.SEARCH_INDEX_INTERVAL_MS > 0
+      ? startSearchIndexer({
+          orm,
+          logger,
+          intervalMs: config.SEARCH_INDEX_INTERVAL_MS,
+          batchSize: config.SEARCH_INDEX_BATCH_SIZE,
+        })
+      : undefined;
+  const stop = async () => {
+    await indexer?.stop();
+    await runner.shutDown(() =>
       boss.stop({ graceful: true, timeout: Math.round(config.SHUTDOWN_TIMEOUT_MS * (1 - SHUTDOWN_RESERVE_SHARE)) }),
     );
+  };
   return { boss, queues: jobs.map((job) => job.name), schedules, stop, [Symbol.asyncDispose]: stop };
 }
 

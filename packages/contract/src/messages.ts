@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
+import { ZCursor, ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
 
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export const ZMessageRole = z.enum(MESSAGE_ROLES);
@@ -151,3 +151,37 @@ export const ZMessageThread = z.object({
   truncated: z.boolean(),
 });
 export type TMessageThread = z.infer<typeof ZMessageThread>;
+
+/**
+ * Full-text search over the caller's visible messages, best match first. `query` uses web-search
+ * syntax: words (all must match), `"a phrase"`, `or`, `-excluded`. Messages become searchable a
+ * few seconds after they are appended (the index is filled off the write path).
+ */
+export const ZSearchMessagesInput = z.strictObject({
+  query: z
+    .string()
+    .min(1)
+    .max(1_000)
+    .refine((s) => s.isWellFormed() && !s.includes('\0'), 'must be valid Unicode without NUL characters'),
+  /** Only this session's messages. */
+  sessionId: ZId.optional(),
+  role: ZMessageRole.optional(),
+  chapter: ZLabel.optional(),
+  /** Page size: `defaultPageSize` when absent, at most `maxPageSize`. */
+  limit: z.int().min(1).optional(),
+  /** `nextCursor` of the previous page, with the same query and filters. */
+  cursor: ZCursor.optional(),
+});
+export type TSearchMessagesInput = z.infer<typeof ZSearchMessagesInput>;
+
+export const ZMessageSearchHit = z.object({
+  message: ZMessage,
+  /** PostgreSQL's `ts_rank`: higher is better; hits come in descending rank, then id. */
+  rank: z.number(),
+  /** The best-matching fragments of the content, matches wrapped in `«` `»`. */
+  snippet: z.string(),
+});
+export type TMessageSearchHit = z.infer<typeof ZMessageSearchHit>;
+
+export const ZSearchMessagesOutput = z.object({ items: z.array(ZMessageSearchHit), nextCursor: ZCursor.nullable() });
+export type TSearchMessagesOutput = z.infer<typeof ZSearchMessagesOutput>;

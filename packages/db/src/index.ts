@@ -4,6 +4,7 @@ export * from './config.ts';
 export * from './orm.ts';
 export * from './entities/index.ts';
 export { uuidv7 } from './ids.ts';
+export { FTS_SOURCE_CHARS } from './entities/columns.ts';
 // Row locks and atomic SQL updates (`total_cost = total_cost + ?`) for the domain package.
 export { LockMode, raw } from '@mikro-orm/postgresql';
 export * from './embedded-postgres.ts';

@@ -23,6 +23,8 @@ const EXPECTED_TABLES = [
   'academy_xp_transactions',
   'api_keys',
   'audit_log',
+  'chat_message_search',
+  'chat_message_search_queue',
   'chat_messages',
   'chat_sessions',
   'entity_nodes',

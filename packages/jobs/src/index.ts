@@ -27,3 +27,4 @@ export {
   accountErasurePayload,
   type AccountErasurePayload,
 } from './definitions/account-erasure.ts';
+export { searchIndexJob, searchIndexPayload, type SearchIndexPayload } from './definitions/search-index.ts';

@@ -1,5 +1,6 @@
 import type { JobDefinition } from './define.ts';
 import { accountErasureJob } from './definitions/account-erasure.ts';
+import { searchIndexJob } from './definitions/search-index.ts';
 import { retentionJob } from './definitions/retention.ts';
 import { statsJob } from './definitions/stats.ts';
 import { stuckRunReaperJob } from './definitions/stuck-run-reaper.ts';
@@ -19,4 +20,5 @@ export const jobDefinitions: readonly JobDefinition[] = [
   stuckRunReaperJob,
   xpRollupJob,
   accountErasureJob,
+  searchIndexJob,
 ];

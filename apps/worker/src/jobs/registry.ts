@@ -2,6 +2,7 @@ import {
   accountErasureJob,
   jobDefinitions,
   retentionJob,
+  searchIndexJob,
   statsJob,
   stuckRunReaperJob,
   vacuumAnalyzeJob,
@@ -10,6 +11,7 @@ import {
 import { finishErasures } from './account-erasure/handler.ts';
 import { handle, withHandlers, type JobContract } from './contract.ts';
 import { purgeExpired } from './retention/handler.ts';
+import { indexQueuedMessages } from './search-index/handler.ts';
 import { takeStatsSnapshot } from './stats/handler.ts';
 import { reapStuckRuns } from './stuck-run-reaper/handler.ts';
 import { vacuumAnalyze } from './vacuum-analyze/handler.ts';
@@ -26,4 +28,5 @@ export const jobs: JobContract[] = withHandlers(jobDefinitions, [
   handle(stuckRunReaperJob, reapStuckRuns),
   handle(xpRollupJob, runXpRollup),
   handle(accountErasureJob, finishErasures),
+  handle(searchIndexJob, indexQueuedMessages),
 ]);

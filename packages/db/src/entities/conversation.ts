@@ -1,5 +1,5 @@
-import { defineEntity, p, type InferEntity, type Opt } from '@mikro-orm/core';
-import { check, createdAt, deletedAt, FTS_SOURCE_CHARS, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { check, createdAt, deletedAt, touchUpdatedAt, updatedAt, uuidPrimaryKey } from './columns.ts';
 import { ProjectSchema, UserSchema } from './identity.ts';
 
 /**
@@ -119,13 +119,6 @@ export const ChatMessageSchema = defineEntity({
     // Fingerprint of the append's payload, to tell a true retry from a reused key.
     requestHash: p.string().length(64).nullable().hidden(),
     sanitized: p.boolean().default(false),
-    // Computed by PostgreSQL; `Opt` tells the ORM's types that nobody supplies it on create.
-    searchVector: p
-      .type('tsvector')
-      .$type<Opt<string>>()
-      .generated(`(to_tsvector('simple'::regconfig, left(content, ${FTS_SOURCE_CHARS}))) stored`)
-      .lazy()
-      .hidden(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
@@ -136,7 +129,6 @@ export const ChatMessageSchema = defineEntity({
   ],
   indexes: [
     { name: 'chat_messages_session_chapter_seq_index', properties: ['session', 'chapter', 'seq'] },
-    { name: 'chat_messages_search_vector_index', properties: ['searchVector'], type: 'gin' },
     // Stats and retention read messages by time; BRIN costs kilobytes on an append-ordered column.
     { name: 'chat_messages_created_at_index', properties: ['createdAt'], type: 'brin' },
   ],
@@ -152,3 +144,41 @@ export const ChatMessageSchema = defineEntity({
   triggers: [touchUpdatedAt()],
 });
 export type ChatMessage = InferEntity<typeof ChatMessageSchema>;
+
+/**
+ * Full-text search over messages, kept off the append path. Computing `to_tsvector` and adding
+ * its GIN entries was about 75% of what storing a message cost (bench/results/api-2026-11-22.md),
+ * so an append only queues the message's id (`ChatMessageSearchQueue`) and the worker's search
+ * indexer fills this table in batches, seconds later.
+ *
+ * Deliberately no foreign keys: a per-row RI trigger on every deleted message is what made
+ * retention slow before (see `parent` above). Whoever hard-deletes messages deletes their rows
+ * here in the same statement (retention, sessions.purge); a row left behind is never shown,
+ * because every search joins the message and its session and keeps only visible ones.
+ */
+export const ChatMessageSearchSchema = defineEntity({
+  name: 'ChatMessageSearch',
+  tableName: 'chat_message_search',
+  properties: {
+    messageId: p.uuid().primary(),
+    // Copied from the message so a search within one session can be answered from this table.
+    sessionId: p.uuid().index('chat_message_search_session_id_index'),
+    searchVector: p.type('tsvector'),
+  },
+  indexes: [{ name: 'chat_message_search_vector_index', properties: ['searchVector'], type: 'gin' }],
+});
+export type ChatMessageSearch = InferEntity<typeof ChatMessageSearchSchema>;
+
+/**
+ * Messages stored but not yet indexed for search: the append statement adds each new message's
+ * id here (a few microseconds, no text processing), and the search indexer takes them out in
+ * batches with `FOR UPDATE SKIP LOCKED`, so any number of workers can drain it side by side.
+ */
+export const ChatMessageSearchQueueSchema = defineEntity({
+  name: 'ChatMessageSearchQueue',
+  tableName: 'chat_message_search_queue',
+  properties: {
+    messageId: p.uuid().primary(),
+  },
+});
+export type ChatMessageSearchQueue = InferEntity<typeof ChatMessageSearchQueueSchema>;

@@ -12,7 +12,12 @@ import {
   AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
-import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
+import {
+  ChatMessageSchema,
+  ChatMessageSearchQueueSchema,
+  ChatMessageSearchSchema,
+  ChatSessionSchema,
+} from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import {
@@ -59,6 +64,8 @@ export const entities: EntitySchema<any, any>[] = [
   KnowledgeChunkSchema,
   AccountErasureSchema,
   RateLimitSchema,
+  ChatMessageSearchSchema,
+  ChatMessageSearchQueueSchema,
 ];
 
 export * from './academy.ts';

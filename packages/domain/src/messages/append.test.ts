@@ -63,3 +63,50 @@ describe('appendMessage inside a caller’s transaction', () => {
     });
   });
 });
+
+describe('the session row an append updates', () => {
+  const testDb = useTestDatabase();
+
+  it('is updated HOT (no new index entries) while its activity is under a minute old, and moves it on after', async () => {
+    const em = testDb.orm.em.fork();
+    const { userId, principal } = await createTestUser(em);
+    const session = em.create(ChatSessionSchema, { user: userId });
+    await em.flush();
+    const actor = actorFor(principal);
+    const append = (tx: typeof em, content: string) =>
+      appendMessage(tx, actor, { sessionId: session.id, role: 'user', content }, DEFAULT_CONTENT_LIMITS);
+    const activityOf = async (tx: typeof em) =>
+      (
+        await tx.execute<{ at: string }[]>(`select last_activity_at::text as at from chat_sessions where id = ?`, [
+          session.id,
+        ])
+      )[0]!.at;
+
+    const counts = await em.transactional(async (tx) => {
+      // This transaction's own counts, which PostgreSQL keeps up to date as it goes.
+      const hotUpdates = async () =>
+        Number(
+          (
+            await tx.execute<{ n: string }[]>(
+              `select pg_stat_get_xact_tuples_hot_updated('chat_sessions'::regclass) as n`,
+            )
+          )[0]!.n,
+        );
+      const before = await activityOf(tx);
+      const hotBefore = await hotUpdates();
+      for (let i = 0; i < 5; i += 1) await append(tx, `message ${i}`);
+      return { before, after: await activityOf(tx), hot: (await hotUpdates()) - hotBefore };
+    });
+    expect(counts.after).toBe(counts.before);
+    expect(counts.hot).toBe(5);
+
+    // An hour of silence later, the next append marks the session active now.
+    await em.execute(`update chat_sessions set last_activity_at = now() - interval '1 hour' where id = ?`, [
+      session.id,
+    ]);
+    const stale = await activityOf(em);
+    await append(em.fork(), 'back again');
+    const fresh = await activityOf(em);
+    expect(Date.parse(fresh)).toBeGreaterThan(Date.parse(stale) + 50 * 60_000);
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@threadstore/db';
 import { auditActorOf, type Actor, type Owner } from '../principal.ts';
 
@@ -15,6 +16,7 @@ type CompiledQuery = Extract<Parameters<Kysely['executeQuery']>[0], { sql: strin
  * as parameters, untouched.
  */
 export async function query<Row>(em: EntityManager, text: string, parameters: readonly unknown[]): Promise<Row[]> {
+  if (!em.isInTransaction()) return prepared<Row>(em, text, parameters);
   // What Kysely's own `CompiledQuery.raw(text, parameters)` builds; that factory is not reachable
   // from here (Kysely is MikroORM's dependency, not ours), so the plain object is spelled out.
   const compiled: CompiledQuery = {
@@ -29,6 +31,30 @@ export async function query<Row>(em: EntityManager, text: string, parameters: re
   } catch (error) {
     throw error instanceof Error ? em.getDriver().convertException(error) : error;
   }
+}
+
+/**
+ * Runs `text` as a named prepared statement on a pooled connection (outside any transaction).
+ * PostgreSQL parses and plans an unnamed statement on every call, and planning the append
+ * statement took 0.7 ms of its ~2.8 ms of server CPU (bench/results/api-2026-11-22.md). Named,
+ * each connection parses it once, and after five executions the server may keep a generic plan
+ * and skip planning altogether. Every statement here binds all of its values, so the texts are
+ * few and fixed (one per shape: owner kind, cursor direction, filters), and the name is the
+ * text's digest: two texts never share a name, which node-postgres refuses.
+ */
+async function prepared<Row>(em: EntityManager, text: string, parameters: readonly unknown[]): Promise<Row[]> {
+  const pool = await em.getConnection().getNativeClient();
+  try {
+    const result = await pool.query({ name: statementName(text), text, values: [...parameters] });
+    return result.rows as Row[];
+  } catch (error) {
+    throw error instanceof Error ? em.getDriver().convertException(error) : error;
+  }
+}
+
+/** A few microseconds of hashing per call, against the parse and plan it saves. */
+function statementName(text: string): string {
+  return `threadstore_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
 }
 
 /** Appends a value to a statement's parameters and returns its placeholder (`$3`). */

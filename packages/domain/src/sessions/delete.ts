@@ -1,5 +1,5 @@
 import type { TPurgeSessionOutput, TSession } from '@threadstore/contract';
-import { ChatMessageSchema, ChatSessionSchema, type EntityManager } from '@threadstore/db';
+import { ChatMessageSchema, ChatMessageSearchSchema, ChatSessionSchema, type EntityManager } from '@threadstore/db';
 import { recordAudit } from '../audit.ts';
 import { ownerOf, type Actor } from '../principal.ts';
 import { findOwnedSession } from './access.ts';
@@ -49,6 +49,8 @@ export async function purgeSession(em: EntityManager, actor: Actor, id: string):
     await findOwnedSession(tx, ownerOf(actor.principal), id, { includeDeleted: true, forUpdate: true });
     // The foreign key would cascade too; deleting the messages first is what lets us count them.
     const messagesPurged = await tx.nativeDelete(ChatMessageSchema, { session: id });
+    // Their search entries have no foreign key (see ChatMessageSearchSchema): a purge removes them itself.
+    await tx.nativeDelete(ChatMessageSearchSchema, { sessionId: id });
     await tx.nativeDelete(ChatSessionSchema, { id });
     recordAudit(tx, actor, {
       action: 'sessions.purge',

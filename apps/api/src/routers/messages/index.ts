@@ -3,6 +3,7 @@ import { append, appendMany } from './append.ts';
 import { clear, deleteOne } from './delete.ts';
 import { get } from './get.ts';
 import { history } from './history.ts';
+import { search } from './search.ts';
 import { thread } from './thread.ts';
 
 export const messagesRouter = {
@@ -13,4 +14,5 @@ export const messagesRouter = {
   thread,
   delete: deleteOne,
   clear,
+  search,
 } satisfies TRPCRouterRecord;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TMessage } from '@threadstore/contract';
 import { uuidv7 } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
-import type { Principal } from '@threadstore/domain';
+import { drainSearchQueue, type Principal } from '@threadstore/domain';
 import { anonymousPrincipal } from '@threadstore/domain/testing';
 import { callerAs } from '../../testing/caller.ts';
 import { createSession, sessionCounters, signedInUser, storedMessages, type SessionCounters } from './testing.ts';
@@ -22,6 +22,7 @@ const procedures: Record<string, (api: Api, target: { sessionId: string; message
   thread: (api, { messageId }) => api.messages.thread({ id: messageId }),
   delete: (api, { messageId }) => api.messages.delete({ id: messageId }),
   clear: (api, { sessionId }) => api.messages.clear({ sessionId }),
+  'search within a session': (api, { sessionId }) => api.messages.search({ query: 'private', sessionId }),
 };
 
 describe('messages across tenants', () => {
@@ -45,6 +46,7 @@ describe('messages across tenants', () => {
       targets[name] = { sessionId, messageId: items[1]!.id, messages: items };
       before[name] = await sessionCounters(testDb.orm, sessionId);
     }
+    await drainSearchQueue(testDb.orm.em.fork(), { batchSize: 100 });
   });
 
   async function intruders(): Promise<Record<string, Principal>> {
@@ -103,10 +105,19 @@ describe('messages across tenants', () => {
     expect((foreign as Error).message).toBe((missing as Error).message);
   });
 
+  it('never shows another tenant’s messages in a search across all sessions', async () => {
+    for (const [intruderName, intruder] of Object.entries(await intruders())) {
+      const { items } = await callerAs(testDb.orm, intruder).messages.search({ query: 'private or question' });
+      expect(items, intruderName).toEqual([]);
+    }
+  });
+
   it('lets the owner still read everything afterwards', async () => {
     for (const [name, owner] of Object.entries(owners)) {
       const page = await callerAs(testDb.orm, owner).messages.history({ sessionId: targets[name]!.sessionId });
       expect(page.items).toEqual(targets[name]!.messages);
+      const found = await callerAs(testDb.orm, owner).messages.search({ query: 'private' });
+      expect(found.items.map((hit) => hit.message)).toEqual(expect.arrayContaining(targets[name]!.messages));
     }
   });
 });

@@ -99,6 +99,23 @@ class World {
     );
   }
 
+  /** Every message into the search index, as the search indexer would have done days ago. */
+  async indexAllForSearch(): Promise<void> {
+    await this.#pool.query(
+      `insert into chat_message_search (message_id, session_id, search_vector)
+       select id, session_id, to_tsvector('simple', content) from chat_messages`,
+    );
+  }
+
+  /** Search entries whose message is gone (the search table has no foreign key to cascade). */
+  async orphanedSearchEntries(): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>(
+      `select count(*)::int as n from chat_message_search x
+        where not exists (select from chat_messages m where m.id = x.message_id)`,
+    );
+    return rows[0]!.n;
+  }
+
   /** Names of what is left: sessions, messages and memories. */
   async survivors(): Promise<{ sessions: string[]; messages: string[]; memories: string[] }> {
     const names = async (sql: string) => (await this.#pool.query<{ name: string }>(sql)).rows.map((row) => row.name);
@@ -272,8 +289,11 @@ describe('retention, a real run', () => {
   it('deletes exactly what the policies say has expired, per target and governing policy, and keeps the rest', async () => {
     const world = await World.on(testDb.orm);
     const expected = await seedPolicyTable(world);
+    await world.indexAllForSearch();
 
     const { result } = await runHandler(retentionJob, testDb.orm, {});
+    // Whole sessions and single soft-deleted messages alike take their search entries with them.
+    expect(await world.orphanedSearchEntries()).toBe(0);
 
     const survivors = await world.survivors();
     expect(survivors.sessions).toEqual(expected.survivors.sessions);
@@ -317,6 +337,7 @@ describe('retention in batches', () => {
     const user = await world.user();
     const large = await world.session('large-expired', { user }, { inactiveDays: 120, messages: 25 });
     await world.session('live', { user }, { inactiveDays: 1, messages: 25 });
+    await world.indexAllForSearch();
     const stop = new AbortController();
 
     const first = await runHandler(
@@ -339,6 +360,7 @@ describe('retention in batches', () => {
     const rerun = await runHandler(retentionJob, testDb.orm, { batchSize: 10 });
 
     expect((await world.survivors()).sessions).toEqual(['live']);
+    expect(await world.orphanedSearchEntries()).toBe(0);
     expect(rerun.result.details.targets).toMatchObject({ inactive_sessions: { sessions: 1, messages: 15 } });
   });
 

@@ -123,9 +123,14 @@ const LOCK_EXPIRED_SESSIONS = `
 const COUNT_MESSAGES_OF_SESSIONS = `
   select session_id, count(*)::int as messages from chat_messages where session_id = any($1::uuid[]) group by 1`;
 
-/** Deleted before their sessions, so the receipt counts them (the FK cascade would not say). */
+/**
+ * Deleted before their sessions, so the receipt counts them (the FK cascade would not say). Their
+ * search entries go in the same statement: that table has no foreign key (a per-row trigger on
+ * every deleted message is what made retention slow), so nothing else would remove them.
+ */
 const DELETE_MESSAGES_OF_SESSIONS = `
-  with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id)
+  with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id),
+  unindexed as (delete from chat_message_search where session_id = any($1::uuid[]))
   select session_id, count(*)::int as messages from gone group by 1`;
 
 const DELETE_SESSIONS = `delete from chat_sessions where id = any($1::uuid[])`;
@@ -142,8 +147,9 @@ const HIDE_SESSION = `
 
 const DELETE_SOME_MESSAGES = `
   with gone as (
-    delete from chat_messages where id in (select id from chat_messages where session_id = $1 limit $2) returning 1
-  )
+    delete from chat_messages where id in (select id from chat_messages where session_id = $1 limit $2) returning id
+  ),
+  unindexed as (delete from chat_message_search where message_id in (select id from gone))
   select count(*)::int as messages from gone`;
 
 /**
@@ -180,7 +186,12 @@ const countByPolicy = (doomed: string) => `
 
 const deleteByPolicy = (table: HeapTable, doomed: string) => `
   with doomed as (${doomed}),
-  gone as (delete from ${table} t using doomed d where t.id = d.id returning d.*)
+  gone as (delete from ${table} t using doomed d where t.id = d.id returning d.*)${
+    table === 'chat_messages'
+      ? `,
+  unindexed as (delete from chat_message_search x using gone where x.message_id = gone.id)`
+      : ''
+  }
   select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows
   from gone group by 1, 2, 3, 4`;
 

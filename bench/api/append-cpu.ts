@@ -1,0 +1,121 @@
+/**
+ * PostgreSQL CPU per append, read from the serving backend's own /proc stat (issue 8, goal 1):
+ * unlike the postmaster tree's CPU, it is not inflated by autovacuum, checkpoints or by how
+ * many requests a busy machine lets through, so it holds on a shared box. One connection appends
+ * one 200–800-character message at a time to random sessions, 1,000 appends per round, the
+ * variants alternating round by round.
+ *
+ *   node bench/api/append-cpu.ts [--rounds 3] [--appends 1000]   (DATABASE_URL=… for that server,
+ *                                                                 else the embedded PostgreSQL 18)
+ * Variants:
+ *   now          the append statement as shipped, as a named prepared statement
+ *   unprepared   the same text sent unnamed (parsed and planned on every call)
+ *   before       the append as of issue 3: unnamed, last_activity_at = now() on every append (no
+ *                HOT update), no search queue, and (added for it, dropped after) the stored
+ *                search_vector column with its GIN index on chat_messages
+ */
+import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { appendStatement, prepareMessage } from '@threadstore/domain';
+import pg from 'pg';
+import { openBenchDatabase } from './database.ts';
+import { BENCH_LIMITS, makeCorpus, randomContent } from './dataset.ts';
+import { formatNumber, median, spread } from './report.ts';
+
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, appends: { type: 'string', default: '1000' } },
+});
+const rounds = Number(args.rounds);
+const appends = Number(args.appends);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const db = await openBenchDatabase(process.env.DATABASE_URL, log, {
+  database: 'threadstore_bench_append_cpu',
+  dataDirName: 'postgres',
+});
+const client = new pg.Client({ connectionString: db.url });
+await client.connect();
+try {
+  const version = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
+  const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  const sessions = (
+    await client.query<{ id: string; anonymous_id: string }>(
+      `insert into chat_sessions (anonymous_id) select gen_random_uuid() from generate_series(1, 1000)
+       returning id, anonymous_id`,
+    )
+  ).rows;
+  const corpus = makeCorpus();
+  const ticks = Number(process.env.CLK_TCK ?? 100);
+  const cpuSeconds = () => {
+    const fields = readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  };
+  const statementFor = (variant: string) => {
+    const session = sessions[Math.floor(Math.random() * sessions.length)]!;
+    const message = prepareMessage({ role: 'user', content: randomContent(corpus) }, BENCH_LIMITS);
+    const actor = { principal: { kind: 'anonymous' as const, anonymousId: session.anonymous_id }, requestId: null };
+    const statement = appendStatement(actor, 'messages.append', session.id, [message]);
+    if (variant !== 'before') return statement;
+    const text = statement.text
+      .replace(/last_activity_at = case when[\s\S]*?end/, 'last_activity_at = now()')
+      .replace(/queued as \([\s\S]*?\), audit as/, 'audit as');
+    return { text, values: statement.values };
+  };
+  const run = async (variant: string) => {
+    const start = cpuSeconds();
+    const started = performance.now();
+    for (let i = 0; i < appends; i += 1) {
+      const { text, values } = statementFor(variant);
+      await client.query(variant === 'now' ? { name: `append_${text.length}`, text, values } : { text, values });
+    }
+    return { cpuMs: ((cpuSeconds() - start) * 1000) / appends, ms: (performance.now() - started) / appends };
+  };
+  const results: Record<string, { cpuMs: number; ms: number; load: number }[]> = {
+    now: [],
+    unprepared: [],
+    before: [],
+  };
+  await run('now'); // warm the cache and the prepared statement
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const variant of round % 2 ? ['now', 'unprepared'] : ['unprepared', 'now']) {
+      log(`${variant}: round ${round}/${rounds}`);
+      results[variant]!.push({ ...(await run(variant)), load: loadavg()[0]! });
+    }
+  }
+  await client.query(
+    `alter table chat_messages add column search_vector tsvector
+       generated always as (to_tsvector('simple'::regconfig, left(content, 262144))) stored`,
+  );
+  await client.query('create index bench_search_vector on chat_messages using gin (search_vector)');
+  try {
+    await run('before');
+    for (let round = 1; round <= rounds; round += 1) {
+      log(`before: round ${round}/${rounds}`);
+      results.before!.push({ ...(await run('before')), load: loadavg()[0]! });
+    }
+  } finally {
+    await client.query('alter table chat_messages drop column search_vector');
+  }
+  const row = (variant: string) =>
+    `| ${variant} | ${spread(results[variant]!.map((r) => r.cpuMs))} | ${spread(results[variant]!.map((r) => r.ms))} | ${spread(results[variant]!.map((r) => r.load))} |`;
+  const ratio = (a: string, b: string) =>
+    formatNumber(median(results[a]!.map((r) => r.cpuMs)) / median(results[b]!.map((r) => r.cpuMs)));
+  process.stdout.write(
+    [
+      `PostgreSQL ${version} (${process.env.DATABASE_URL === undefined ? 'embedded' : 'DATABASE_URL'}), ${appends} sequential appends per round, ${rounds} rounds, ${new Date().toISOString()}`,
+      '',
+      '| variant | backend CPU ms per append | wall ms per append | load average (1 min) |',
+      '| --- | --- | --- | --- |',
+      row('now'),
+      row('unprepared'),
+      row('before'),
+      '',
+      `now ÷ before (backend CPU): ${ratio('now', 'before')}; now ÷ unprepared: ${ratio('now', 'unprepared')}`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await client.end();
+  await db.stop();
+}
