@@ -182,11 +182,11 @@ describe('the cross-tenant matrix', () => {
                 (select count(*) from investigation_sessions) as linked_sessions,
                 (select json_agg(c order by id) from academy_conversations c) as academy_conversations,
                 (select json_agg(x order by id) from academy_xp_transactions x) as xp_ledger,
-                (select json_agg(u order by user_id) from academy_users u) as learners`,
+                (select json_agg(u order by user_id) from academy_users u) as learners,
                 (select json_agg(p order by id) from projects p) as projects,
                 (select json_agg(e order by id) from knowledge_entries e) as knowledge,
-                (select json_agg(c order by entry_id, ordinal) from knowledge_chunks c) as chunks,
-                (select json_agg(m order by id) from memories m) as memories`,
+                (select json_agg(kc order by entry_id, ordinal) from knowledge_chunks kc) as chunks,
+                (select json_agg(mem order by id) from memories mem) as memories`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {
@@ -223,7 +223,7 @@ describe('the cross-tenant matrix', () => {
       persona: 'tutor',
       topic: `secret lesson of ${principal.kind}`,
     });
-    return {
+    const owned = {
       sessionId: session.id,
       messageId: reply.id,
       apiKeyId: key.id,
@@ -234,7 +234,6 @@ describe('the cross-tenant matrix', () => {
       academyConversationId: conversation.id,
       learnerId: keyOwnerId,
     };
-    const owned = { sessionId: session.id, messageId: reply.id, apiKeyId: key.id };
     // Only signed-in users own projects, knowledge and memories.
     if (principal.kind === 'anonymous') {
       return { ...owned, projectId: randomUUID(), knowledgeId: randomUUID(), memoryId: randomUUID() };
