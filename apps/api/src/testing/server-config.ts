@@ -5,5 +5,6 @@ import type { ApiServerConfig } from '../server.ts';
 export function testServerConfig(overrides: Partial<ApiServerConfig> = {}): ApiServerConfig {
   // The URL only satisfies the schema; the server is handed an ORM, not a URL.
   const defaults = apiEnvSchema.parse({ DATABASE_URL: 'postgresql://unused@127.0.0.1/unused', NODE_ENV: 'test' });
-  return { ...defaults, API_HOST: '127.0.0.1', API_PORT: 0, ...overrides };
+  // Every test client shares 127.0.0.1, so the per-address budget is off unless a test asks for it.
+  return { ...defaults, API_HOST: '127.0.0.1', API_PORT: 0, RATE_LIMIT_ADDRESS_PER_MINUTE: 0, ...overrides };
 }

@@ -9,8 +9,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const code = (cause as { code?: unknown }).code;
     if (typeof code === 'string') {
       if (NETWORK_CODES.has(code)) return true;
-      // Class 08: connection exception; 57P01-03: admin/crash shutdown, cannot connect now (starting up).
-      if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+      // Class 08: connection exception, except 08P01 (protocol violation: a NUL in a value, the
+      // input's fault); 57P01-03: admin/crash shutdown, cannot connect now (starting up).
+      if ((code.startsWith('08') && code !== '08P01') || code === '57P01' || code === '57P02' || code === '57P03') {
+        return true;
+      }
     }
     if (UNAVAILABLE_MESSAGES.test(cause.message)) return true;
     cause = (cause as { cause?: unknown }).cause;
