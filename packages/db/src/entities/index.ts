@@ -10,7 +10,7 @@ import {
   AcademyXpRollupStateSchema,
   AcademyXpTransactionSchema,
 } from './academy.ts';
-import { ChatMessageSchema, ChatSessionSchema } from './conversation.ts';
+import { ChatMessageSchema, ChatSessionSchema, ChatTurnSchema } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import { InvestigationSchema } from './investigation.ts';
@@ -44,6 +44,7 @@ export const entities: EntitySchema<any, any>[] = [
   RetentionPolicySchema,
   MaintenanceRunSchema,
   StatsSnapshotSchema,
+  ChatTurnSchema,
 ];
 
 export * from './academy.ts';
