@@ -9,3 +9,5 @@ export * from './api-keys.ts';
 export * from './sessions.ts';
 export * from './messages.ts';
 export * from './admin.ts';
+export * from './project-settings.ts';
+export * from './chat.ts';

@@ -20,3 +20,4 @@ export * from './sessions/archive.ts';
 export * from './sessions/delete.ts';
 export * from './sessions/run.ts';
 export * from './messages/index.ts';
+export * from './chat/index.ts';
