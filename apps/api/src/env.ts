@@ -1,6 +1,7 @@
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
 import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
+import { chatEnvShape } from './chat-env.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -44,6 +45,9 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // a token bucket refilled at this rate, holding at most RATE_LIMIT_BURST requests. 0 turns it off.
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1_200),
     RATE_LIMIT_BURST: positiveInt(200),
+
+    // The conversation loop (chat.send): defaults a project's `settings.chat` may override.
+    ...chatEnvShape,
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {

@@ -9,13 +9,16 @@ import { DomainError } from '@threadstore/domain';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
+import { chatDefaultsFrom, type ChatEnv } from './chat-env.ts';
 import { contentLimitsFrom, type ApiConfig } from './env.ts';
+import { createLive, type LiveOptions } from './live/live.ts';
 import { checkReadiness } from './routers/health/readiness.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
 import { createRateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
+  ChatEnv &
   Parameters<typeof contentLimitsFrom>[0] &
   Pick<
     ApiConfig,
@@ -34,6 +37,8 @@ export interface ApiServerOptions {
   config: ApiServerConfig;
   /** For the admin procedures; without one they answer PRECONDITION_FAILED. */
   jobQueue?: JobQueue | null;
+  /** The conversation loop's memories and (tests, benchmarks) responder. */
+  chat?: Pick<LiveOptions, 'memories' | 'responderFor'>;
 }
 
 export interface ApiServer {
@@ -49,7 +54,10 @@ const TRPC_BASE_PATH = '/trpc';
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The API's HTTP server: probes, tRPC under /trpc, JSON 404 for anything else. */
-export function createApiServer({ orm, logger, config, jobQueue = null }: ApiServerOptions): ApiServer {
+export function createApiServer({ orm, logger, config, jobQueue = null, chat = {} }: ApiServerOptions): ApiServer {
+  const limits = contentLimitsFrom(config);
+  // The change feed (one LISTEN connection) and the conversation loop of this process.
+  const live = createLive({ orm, logger, defaults: chatDefaultsFrom(config), limits, ...chat });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: `${TRPC_BASE_PATH}/`,
@@ -57,7 +65,8 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
       orm,
       logger,
       config,
-      limits: contentLimitsFrom(config),
+      limits,
+      live,
       rateLimiter: createRateLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST }),
       authenticator: createAuthenticator(config),
       localAccounts: createLocalAccounts(config),
@@ -170,16 +179,21 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
 
   return {
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      await live.start();
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.API_PORT, config.API_HOST, () => {
           server.off('error', reject);
           resolve({ port: (server.address() as AddressInfo).port });
         });
-      }),
-    close: () =>
-      new Promise((resolve, reject) => {
+      });
+    },
+    close: async () => {
+      // Subscriptions end and answers being generated here are stored as interrupted first;
+      // otherwise their open responses would hold the server's close back.
+      await live.stop();
+      return new Promise((resolve, reject) => {
         closing = true;
         if (!server.listening) {
           resolve();
@@ -187,7 +201,8 @@ export function createApiServer({ orm, logger, config, jobQueue = null }: ApiSer
         }
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
-      }),
+      });
+    },
   };
 }
 

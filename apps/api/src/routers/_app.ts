@@ -5,6 +5,7 @@ import { authRouter } from './auth/index.ts';
 import { healthRouter } from './health/index.ts';
 import { messagesRouter } from './messages/index.ts';
 import { sessionsRouter } from './sessions/index.ts';
+import { chatRouter } from './chat/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -13,6 +14,7 @@ export const appRouter = router({
   sessions: sessionsRouter,
   messages: messagesRouter,
   admin: adminRouter,
+  chat: chatRouter,
 });
 
 export type AppRouter = typeof appRouter;

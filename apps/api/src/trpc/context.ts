@@ -8,6 +8,7 @@ import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone'
 import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { LocalAccounts } from '../auth/tokens.ts';
+import type { Live } from '../live/live.ts';
 import type { ApiConfig } from '../env.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
@@ -26,6 +27,8 @@ export interface ContextDependencies {
   jobQueue?: JobQueue | null;
   /** Signs local accounts' tokens; null (the default) where local accounts are off. */
   localAccounts?: LocalAccounts | null;
+  /** The change feed and conversation loop, for chat.* and the watch subscriptions; null where not wired. */
+  live?: Live | null;
 }
 
 export interface Context {
@@ -35,6 +38,7 @@ export interface Context {
   rateLimiter: RateLimiter;
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
+  live: Live | null;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -66,6 +70,7 @@ export function createContextInner({
   rateLimiter = unlimited,
   jobQueue = null,
   localAccounts = null,
+  live = null,
   requestId,
   principal = null,
   authFailure = null,
@@ -84,6 +89,7 @@ export function createContextInner({
     rateLimiter,
     jobQueue,
     localAccounts,
+    live,
     logger: logger.child({ requestId }),
     requestId,
     principal,
@@ -113,15 +119,37 @@ export function createContext(
   dependencies: ContextDependencies & { authenticator: Authenticator },
 ): (options: CreateHTTPContextOptions) => Promise<Context> {
   const { authenticator, ...inner } = dependencies;
-  return async ({ req }) => {
+  return async ({ req, info }) => {
     const ctx = createContextInner({
       ...inner,
       requestId: requestIdFrom(req.headers),
       clientAddress: req.socket.remoteAddress ?? null,
     });
-    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em);
+    const { principal, failure } = await authenticator.authenticate(
+      withConnectionParams(req.headers, info.connectionParams),
+      ctx.em,
+    );
     ctx.principal = principal;
     ctx.authFailure = failure;
     return ctx;
   };
+}
+
+const CREDENTIAL_PARAMS = ['authorization', 'x-api-key', 'x-session-id'] as const;
+
+/**
+ * A browser's EventSource cannot send headers, so subscriptions over SSE bring their credentials
+ * as tRPC connection params (`authorization`, `x-api-key`, `x-session-id`); headers still win.
+ */
+function withConnectionParams(
+  headers: IncomingHttpHeaders,
+  params: Record<string, string | undefined> | null | undefined,
+): IncomingHttpHeaders {
+  if (params == null) return headers;
+  const merged: IncomingHttpHeaders = { ...headers };
+  for (const name of CREDENTIAL_PARAMS) {
+    const value = params[name];
+    if (merged[name] === undefined && typeof value === 'string') merged[name] = value;
+  }
+  return merged;
 }

@@ -4,3 +4,4 @@ export * from './responders.ts';
 export * from './context.ts';
 export * from './loop.ts';
 export { reapDeadTurns, type Holder } from './sql.ts';
+export * from './watch.ts';

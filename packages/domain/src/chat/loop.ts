@@ -20,6 +20,7 @@ import {
   lockOwnedSession,
   lockSession,
   markGenerating,
+  moveHolder,
   oldestQueuedTurn,
   readTurn,
   reapDeadTurns,
@@ -44,8 +45,9 @@ export type StopReason = 'cancelled' | 'interrupted' | 'disconnected' | 'shutdow
 export class Generation {
   text = '';
   finished = false;
-  /** Subscribers following it (for `stopOnDisconnect`). */
+  /** Subscribers following it, and whether the last one leaving stops it (`stopOnDisconnect`). */
   listeners = 0;
+  stopOnDisconnect = false;
   /** Database writes this answer took (partials and the final one). */
   writes = 0;
   readonly abort = new AbortController();
@@ -258,6 +260,11 @@ export class ConversationLoop {
     for (const sessionId of new Set([...touched, ...stranded])) this.track(this.runNextQueued(sessionId));
   }
 
+  /** This process's listening connection was replaced: the answers it writes follow it. */
+  async moveHolder(from: Holder, to: Holder): Promise<void> {
+    await moveHolder(this.options.orm.em.fork(), from, to);
+  }
+
   /** Stops every answer generated here (kept as interrupted, reason `shutdown`) and waits for them. */
   async close(): Promise<void> {
     this.closed = true;
@@ -321,6 +328,7 @@ export class ConversationLoop {
     const settings = resolveChatSettings(session.project_chat, defaults);
     const principal = principalOf(session);
     const generation = new Generation(turnId, view.turn.session_id, view.answer.id);
+    generation.stopOnDisconnect = settings.stopOnDisconnect;
     this.active.set(turnId, generation);
     const announce = { sessionId: generation.sessionId, userId: session.user_id, anonymousId: session.anonymous_id };
     const started = performance.now();

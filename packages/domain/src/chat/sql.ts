@@ -457,3 +457,28 @@ export async function recentMessages(
     values,
   );
 }
+
+/**
+ * What a session watcher has not seen yet: messages after `afterSeq`, plus the answers still
+ * being generated and those it saw generating (`trackedIds`), whose text or status may have
+ * moved on. Only messages of a session `owner` owns.
+ */
+export async function changedMessages(
+  em: EntityManager,
+  owner: Owner,
+  sessionId: string,
+  afterSeq: number,
+  trackedIds: readonly string[],
+  limit: number,
+): Promise<AnswerRow[]> {
+  const { values, bind } = bindings();
+  return query<AnswerRow>(
+    em,
+    `select ${MESSAGE_COLUMNS}, m.generation_status, null as context_record
+       from chat_messages m join chat_sessions s on s.id = m.session_id
+      where m.session_id = ${bind(sessionId)} and m.deleted_at is null and ${ownedBy('s', owner, bind)}
+        and (m.seq > ${bind(afterSeq)} or m.generation_status = 'generating' or m.id = any(${bind(trackedIds)}::uuid[]))
+      order by m.seq limit ${bind(limit)}`,
+    values,
+  );
+}
