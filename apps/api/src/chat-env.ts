@@ -29,7 +29,10 @@ export const chatEnvShape = {
       try {
         return ZPrices.parse(JSON.parse(text));
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object {model: {prompt, completion}} of decimal strings' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a JSON object {model: {prompt, completion}} of decimal strings',
+        });
         return z.NEVER;
       }
     }),

@@ -114,7 +114,8 @@ export class ChangeFeed {
     if (previous !== null) {
       for (const handler of this.holderHandlers) handler(previous, this.current);
       // Anything may have changed while no one listened: every subscriber re-reads.
-      for (const set of [...this.sessions.values(), ...this.owners.values()]) for (const listener of set) listener(null);
+      for (const set of [...this.sessions.values(), ...this.owners.values()])
+        for (const listener of set) listener(null);
     }
   }
 

@@ -1,6 +1,12 @@
 import type { ContentLimits } from '@threadstore/contract';
 import { pgClientConfigOf, type MikroORM } from '@threadstore/db';
-import { ConversationLoop, type ChatDefaults, type MemoriesSource, type Responder, type ChatSettings } from '@threadstore/domain';
+import {
+  ConversationLoop,
+  type ChatDefaults,
+  type MemoriesSource,
+  type Responder,
+  type ChatSettings,
+} from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import { ChangeFeed } from './feed.ts';
 
@@ -27,7 +33,15 @@ export interface LiveOptions {
   reapIntervalMs?: number;
 }
 
-export function createLive({ orm, logger, defaults, limits, memories, responderFor, reapIntervalMs = REAP_INTERVAL_MS }: LiveOptions): Live {
+export function createLive({
+  orm,
+  logger,
+  defaults,
+  limits,
+  memories,
+  responderFor,
+  reapIntervalMs = REAP_INTERVAL_MS,
+}: LiveOptions): Live {
   const feed = new ChangeFeed(pgClientConfigOf(orm), logger.child({ component: 'change-feed' }));
   const loop = new ConversationLoop({
     orm,
@@ -48,7 +62,9 @@ export function createLive({ orm, logger, defaults, limits, memories, responderF
     async start() {
       await feed.start();
       feed.onHolderChange((from, to) => {
-        void loop.moveHolder(from, to).catch((error: unknown) => logger.error({ err: error }, 'cannot move running answers to the new connection'));
+        void loop
+          .moveHolder(from, to)
+          .catch((error: unknown) => logger.error({ err: error }, 'cannot move running answers to the new connection'));
       });
       // Answers a killed process left "generating" are marked interrupted now, not in a while.
       await reap();

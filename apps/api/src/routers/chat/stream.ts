@@ -24,52 +24,55 @@ function offsetOf(lastEventId: string | null | undefined): number {
 export const stream = principalProcedure
   .input(ZChatStreamInput)
   .output(zTrackedEvents(ZChatStreamEvent))
-  .subscription(async function* ({ ctx, input, signal }): AsyncGenerator<TrackedEnvelope<TChatStreamEvent>> {
+  .subscription(async ({ ctx, input, signal }) => {
     const { loop, feed } = liveOf(ctx);
     const actor = actorOf(ctx);
+    // Checked before the stream starts, so a foreign or missing turn is a plain NOT_FOUND.
     const first = await loop.turn(ctx.orm.em.fork(), actor, input.turnId);
-    let offset = offsetOf(input.lastEventId);
-    const wakeups = new Wakeups();
-    const unsubscribe = feed.subscribeSession(first.sessionId, wakeups.wake);
-    const unclose = feed.onClose(wakeups.close);
-    let following: Generation | null = null;
-    try {
-      for (;;) {
-        const generation = loop.generation(input.turnId);
-        if (generation !== undefined && generation !== following) {
-          release(following);
-          following = generation;
-          generation.listeners++;
-        }
-        if (generation !== undefined) {
-          if (generation.text.length > offset) {
-            const text = generation.text.slice(offset);
-            yield tracked(String(offset + text.length), { type: 'delta', offset, text });
-            offset += text.length;
+    return (async function* (): AsyncGenerator<TrackedEnvelope<TChatStreamEvent>> {
+      let offset = offsetOf(input.lastEventId);
+      const wakeups = new Wakeups();
+      const unsubscribe = feed.subscribeSession(first.sessionId, wakeups.wake);
+      const unclose = feed.onClose(wakeups.close);
+      let following: Generation | null = null;
+      try {
+        for (;;) {
+          const generation = loop.generation(input.turnId);
+          if (generation !== undefined && generation !== following) {
+            release(following);
+            following = generation;
+            generation.listeners++;
+          }
+          if (generation !== undefined) {
+            if (generation.text.length > offset) {
+              const text = generation.text.slice(offset);
+              yield tracked(String(offset + text.length), { type: 'delta', offset, text });
+              offset += text.length;
+              continue;
+            }
+            if (wakeups.closed || signal?.aborted) return;
+            await Promise.race([generation.changed(), abortOf(signal)]);
             continue;
           }
+          const turn = await loop.turn(ctx.orm.em.fork(), actor, input.turnId);
+          const text = turn.answer?.content ?? '';
+          if (text.length > offset) {
+            yield tracked(String(text.length), { type: 'delta', offset, text: text.slice(offset) });
+            offset = text.length;
+          }
+          if (FINISHED.has(turn.status)) {
+            yield tracked(`${offset}:done`, { type: 'done', turn });
+            return;
+          }
           if (wakeups.closed || signal?.aborted) return;
-          await Promise.race([generation.changed(), abortOf(signal)]);
-          continue;
+          await wakeups.next(POLL_MS, signal);
         }
-        const turn = await loop.turn(ctx.orm.em.fork(), actor, input.turnId);
-        const text = turn.answer?.content ?? '';
-        if (text.length > offset) {
-          yield tracked(String(text.length), { type: 'delta', offset, text: text.slice(offset) });
-          offset = text.length;
-        }
-        if (FINISHED.has(turn.status)) {
-          yield tracked(`${offset}:done`, { type: 'done', turn });
-          return;
-        }
-        if (wakeups.closed || signal?.aborted) return;
-        await wakeups.next(POLL_MS, signal);
+      } finally {
+        unsubscribe();
+        unclose();
+        release(following);
       }
-    } finally {
-      unsubscribe();
-      unclose();
-      release(following);
-    }
+    })();
   });
 
 /** A follower leaves; the last one leaving stops the answer when the settings say so. */

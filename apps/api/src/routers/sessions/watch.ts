@@ -6,13 +6,7 @@ import {
   type TSessionListWatchEvent,
   type TSessionWatchEvent,
 } from '@threadstore/contract';
-import {
-  findOwnedSession,
-  ownedSessionsByIds,
-  ownerOf,
-  sessionsChangedSince,
-  SessionWatch,
-} from '@threadstore/domain';
+import { findOwnedSession, ownedSessionsByIds, ownerOf, sessionsChangedSince, SessionWatch } from '@threadstore/domain';
 import { tracked, type TrackedEnvelope } from '@trpc/server';
 import { ownerKey, Wakeups } from '../../live/feed.ts';
 import { principalProcedure } from '../../trpc/init.ts';
@@ -29,27 +23,30 @@ const POLL_MS = 5_000;
 export const watch = principalProcedure
   .input(ZWatchSessionInput)
   .output(zTrackedEvents(ZSessionWatchEvent))
-  .subscription(async function* ({ ctx, input, signal }): AsyncGenerator<TrackedEnvelope<TSessionWatchEvent>> {
+  .subscription(async ({ ctx, input, signal }) => {
     const { feed } = liveOf(ctx);
     const owner = ownerOf(ctx.principal);
+    // Checked before the stream starts, so a foreign or missing session is a plain NOT_FOUND.
     const session = await findOwnedSession(ctx.orm.em.fork(), owner, input.sessionId);
-    const resumeSeq = Number.parseInt(input.lastEventId ?? '', 10);
-    const state = new SessionWatch(owner, session.id, Number.isSafeInteger(resumeSeq) ? resumeSeq : session.lastSeq);
-    const wakeups = new Wakeups();
-    const unsubscribe = feed.subscribeSession(session.id, wakeups.wake);
-    const unclose = feed.onClose(wakeups.close);
-    try {
-      for (;;) {
-        const events = await state.next(ctx.orm.em.fork());
-        if (events === null) return;
-        for (const event of events) yield tracked(String(state.seq), event);
-        if (wakeups.closed || signal?.aborted) return;
-        await wakeups.next(POLL_MS, signal);
+    return (async function* (): AsyncGenerator<TrackedEnvelope<TSessionWatchEvent>> {
+      const resumeSeq = Number.parseInt(input.lastEventId ?? '', 10);
+      const state = new SessionWatch(owner, session.id, Number.isSafeInteger(resumeSeq) ? resumeSeq : session.lastSeq);
+      const wakeups = new Wakeups();
+      const unsubscribe = feed.subscribeSession(session.id, wakeups.wake);
+      const unclose = feed.onClose(wakeups.close);
+      try {
+        for (;;) {
+          const events = await state.next(ctx.orm.em.fork());
+          if (events === null) return;
+          for (const event of events) yield tracked(String(state.seq), event);
+          if (wakeups.closed || signal?.aborted) return;
+          await wakeups.next(POLL_MS, signal);
+        }
+      } finally {
+        unsubscribe();
+        unclose();
       }
-    } finally {
-      unsubscribe();
-      unclose();
-    }
+    })();
   });
 
 /**
@@ -59,29 +56,31 @@ export const watch = principalProcedure
 export const watchList = principalProcedure
   .input(ZWatchSessionListInput)
   .output(zTrackedEvents(ZSessionListWatchEvent))
-  .subscription(async function* ({ ctx, input, signal }): AsyncGenerator<TrackedEnvelope<TSessionListWatchEvent>> {
+  .subscription(async ({ ctx, input, signal }) => {
     const { feed } = liveOf(ctx);
     const owner = ownerOf(ctx.principal);
-    const wakeups = new Wakeups({ keepNotices: true });
-    const unsubscribe = feed.subscribeOwner(ownerKey(owner), wakeups.wake);
-    const unclose = feed.onClose(wakeups.close);
-    try {
-      const since = input.lastEventId == null ? null : new Date(input.lastEventId);
-      if (since !== null && !Number.isNaN(since.getTime())) {
-        for (const session of await sessionsChangedSince(ctx.orm.em.fork(), owner, since)) {
-          yield tracked(session.updatedAt, { type: 'session', session });
+    return (async function* (): AsyncGenerator<TrackedEnvelope<TSessionListWatchEvent>> {
+      const wakeups = new Wakeups({ keepNotices: true });
+      const unsubscribe = feed.subscribeOwner(ownerKey(owner), wakeups.wake);
+      const unclose = feed.onClose(wakeups.close);
+      try {
+        const since = input.lastEventId == null ? null : new Date(input.lastEventId);
+        if (since !== null && !Number.isNaN(since.getTime())) {
+          for (const session of await sessionsChangedSince(ctx.orm.em.fork(), owner, since)) {
+            yield tracked(session.updatedAt, { type: 'session', session });
+          }
         }
-      }
-      for (;;) {
-        if (wakeups.closed || signal?.aborted) return;
-        await wakeups.next(POLL_MS, signal);
-        const ids = [...new Set(wakeups.notices.splice(0).map(({ sessionId }) => sessionId))];
-        for (const session of await ownedSessionsByIds(ctx.orm.em.fork(), owner, ids)) {
-          yield tracked(session.updatedAt, { type: 'session', session });
+        for (;;) {
+          if (wakeups.closed || signal?.aborted) return;
+          await wakeups.next(POLL_MS, signal);
+          const ids = [...new Set(wakeups.notices.splice(0).map(({ sessionId }) => sessionId))];
+          for (const session of await ownedSessionsByIds(ctx.orm.em.fork(), owner, ids)) {
+            yield tracked(session.updatedAt, { type: 'session', session });
+          }
         }
+      } finally {
+        unsubscribe();
+        unclose();
       }
-    } finally {
-      unsubscribe();
-      unclose();
-    }
+    })();
   });
