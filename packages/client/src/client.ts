@@ -36,8 +36,25 @@ export interface ThreadstoreClientOptions {
    * Server-Sent Events. Browsers have one; in Node pass one, e.g. `EventSource` from the
    * `eventsource` package.
    */
-  EventSource?: typeof EventSource;
+  EventSource?: EventSourceConstructor;
 }
+
+/** An EventSource class: the browser's, Node's, or a package's (their typings differ in details). */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readyState: number;
+  close(): void;
+  // Each implementation types its events its own way; the link only hands them back to itself.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addEventListener(type: string, listener: (event: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeEventListener(type: string, listener: (event: any) => void): void;
+};
 
 export type ThreadstoreClient = TRPCClient<AppRouter>;
 
@@ -61,7 +78,7 @@ export function createThreadstoreClient({
   auth,
   headers,
   fetch,
-  EventSource = globalThis.EventSource,
+  EventSource = globalThis.EventSource as EventSourceConstructor | undefined,
 }: ThreadstoreClientOptions): ThreadstoreClient {
   const batchLink = httpBatchLink<AppRouter>({
     url,
@@ -84,7 +101,7 @@ export function createThreadstoreClient({
         // An EventSource cannot send headers: the credentials travel as tRPC connection params,
         // asked for at every (re)connection, so a refreshed token is used. A reconnecting stream
         // sends its last event id and resumes where it stopped.
-        true: httpSubscriptionLink<AppRouter, typeof EventSource>({
+        true: httpSubscriptionLink<AppRouter, EventSourceConstructor>({
           url: String(url),
           EventSource: EventSource ?? missingEventSource(),
           connectionParams: async () => (auth === undefined ? {} : await authHeaders(auth)),
@@ -96,14 +113,21 @@ export function createThreadstoreClient({
 }
 
 /** Stands in where there is no EventSource (Node without one passed): subscribing says what to do. */
-function missingEventSource(): typeof EventSource {
+function missingEventSource(): EventSourceConstructor {
   return class {
+    readonly CLOSED = 2;
+    readonly CONNECTING = 0;
+    readonly OPEN = 1;
+    readyState = 2;
+    close(): void {}
+    addEventListener(): void {}
+    removeEventListener(): void {}
     constructor() {
       throw new Error(
         'subscriptions need an EventSource: pass createThreadstoreClient({ EventSource }) (Node: the `eventsource` package)',
       );
     }
-  } as unknown as typeof EventSource;
+  };
 }
 
 async function authHeaders(auth: ThreadstoreAuth): Promise<HeaderValues> {

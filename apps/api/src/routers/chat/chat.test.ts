@@ -4,7 +4,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
 import type { TChatStreamEvent } from '@threadstore/contract';
 import { collect, eventually, liveClient } from '../../../test/live-client.ts';
-import { startFakeModel, type FakeModel } from '../../../test/fake-model.ts';
+import { startFakeModel, type FakeModel } from '../../testing/fake-model.ts';
 import { failureOf } from '../../../test/http-api.ts';
 import { createApiServer, type ApiServer } from '../../server.ts';
 import { testServerConfig } from '../../testing/server-config.ts';

@@ -5,7 +5,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import { startServiceProcess, type ServiceProcess } from '@threadstore/runtime/testing';
 import type { TSessionWatchEvent } from '@threadstore/contract';
 import { collect, eventually, liveClient } from '../../../test/live-client.ts';
-import { startFakeModel, type FakeModel } from '../../../test/fake-model.ts';
+import { startFakeModel, type FakeModel } from '../../testing/fake-model.ts';
 import { failureOf } from '../../../test/http-api.ts';
 
 const API_DIR = fileURLToPath(new URL('../../..', import.meta.url));
