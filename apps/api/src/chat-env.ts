@@ -44,7 +44,7 @@ export const chatEnvShape = {
   CHAT_BUILTIN_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(0),
 };
 
-const chatEnvSchema = z.object(chatEnvShape);
+export const chatEnvSchema = z.object(chatEnvShape);
 export type ChatEnv = z.output<typeof chatEnvSchema>;
 
 export function chatDefaultsFrom(env: ChatEnv): ChatDefaults {

@@ -20,10 +20,7 @@ export function liveClient(url: string, anonymousId: string): TRPCClient<AppRout
 
 /** Collects a subscription's events until `until` says stop (then unsubscribes), or fails after `timeoutMs`. */
 export function collect<T>(
-  subscribe: (handlers: {
-    onData: (value: T) => void;
-    onError: (error: unknown) => void;
-  }) => { unsubscribe(): void },
+  subscribe: (handlers: { onData: (value: T) => void; onError: (error: unknown) => void }) => { unsubscribe(): void },
   until: (events: T[]) => boolean,
   timeoutMs = 30_000,
 ): Promise<T[]> {
@@ -39,7 +36,10 @@ export function collect<T>(
       if (error === undefined) resolve(events);
       else reject(error instanceof Error ? error : new Error(String(error)));
     };
-    const timer = setTimeout(() => finish(new Error(`gave up after ${timeoutMs} ms with ${events.length} events`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`gave up after ${timeoutMs} ms with ${events.length} events`)),
+      timeoutMs,
+    );
     subscription = subscribe({
       onData: (value) => {
         events.push(value);

@@ -80,7 +80,8 @@ const NO_OWNED_ID: Record<string, string> = {
 describe('the cross-tenant matrix', () => {
   const testDb = useTestDatabase();
   let live: Live;
-  const callerAs = (orm: Parameters<typeof rawCallerAs>[0], principal: Principal) => rawCallerAs(orm, principal, { live });
+  const callerAs = (orm: Parameters<typeof rawCallerAs>[0], principal: Principal) =>
+    rawCallerAs(orm, principal, { live });
   const victims: { name: string; principal: Principal; ids: VictimIds }[] = [];
   const attackers: { name: string; principal: Principal }[] = [];
 

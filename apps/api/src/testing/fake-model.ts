@@ -66,7 +66,12 @@ export async function startFakeModel(fallback: Behaviour = {}): Promise<FakeMode
   return model;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, behaviour: Behaviour, model: FakeModel): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  behaviour: Behaviour,
+  model: FakeModel,
+): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatCompletionRequest;

@@ -70,7 +70,10 @@ export async function assembleContext(
     history.push(message);
   }
   history.reverse();
-  const system = [systemPrompt, memoryLines.length > 0 ? `What you know about the user:\n${memoryLines.join('\n')}` : '']
+  const system = [
+    systemPrompt,
+    memoryLines.length > 0 ? `What you know about the user:\n${memoryLines.join('\n')}` : '',
+  ]
     .filter((part) => part.length > 0)
     .join('\n\n');
   return {

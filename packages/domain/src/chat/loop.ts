@@ -218,7 +218,12 @@ export class ConversationLoop {
     if (!FINISHED.has(turn.status)) {
       await em.transactional(async (tx) => {
         if (!(await cancelQueuedTurn(tx, turnId))) await requestCancel(tx, turnId);
-        recordAudit(tx, actor, { action: 'chat.cancel', subjectType: 'session', subjectId: turn.session_id, details: { turnId } });
+        recordAudit(tx, actor, {
+          action: 'chat.cancel',
+          subjectType: 'session',
+          subjectId: turn.session_id,
+          details: { turnId },
+        });
       });
       this.stopLocal(turnId, 'cancelled');
       await this.waitFor(turnId, 30_000);
@@ -272,7 +277,12 @@ export class ConversationLoop {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  private async appendAnswer(tx: EntityManager, actor: Actor, sessionId: string, userMessageId: string): Promise<string> {
+  private async appendAnswer(
+    tx: EntityManager,
+    actor: Actor,
+    sessionId: string,
+    userMessageId: string,
+  ): Promise<string> {
     const answer = await appendMessage(
       tx,
       actor,

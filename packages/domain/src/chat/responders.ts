@@ -15,8 +15,7 @@ export interface ResponderRequest {
 }
 
 export type ResponderEvent =
-  | { type: 'delta'; text: string }
-  | { type: 'usage'; promptTokens: number; completionTokens: number };
+  { type: 'delta'; text: string } | { type: 'usage'; promptTokens: number; completionTokens: number };
 
 /** Produces an answer as a stream of deltas (and, when it knows them, the token counts). */
 export interface Responder {
@@ -70,9 +69,7 @@ export function builtinResponder({ tokenDelayMs = 0 }: { tokenDelayMs?: number }
  * has arrived; after that a failure ends the answer where it is. Silence longer than `timeoutMs`
  * is a timeout. Token usage comes from the stream's final chunk (`stream_options.include_usage`).
  */
-export function openAiResponder(
-  options: ChatDefaults['openai'] & { fetch?: typeof fetch },
-): Responder {
+export function openAiResponder(options: ChatDefaults['openai'] & { fetch?: typeof fetch }): Responder {
   const doFetch = options.fetch ?? fetch;
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   return {
@@ -97,7 +94,8 @@ export function openAiResponder(
         } catch (error) {
           idle.stop();
           if (signal.aborted) return;
-          if (idle.fired) throw new ResponderError('timeout', `no answer from the model within ${options.timeoutMs} ms`);
+          if (idle.fired)
+            throw new ResponderError('timeout', `no answer from the model within ${options.timeoutMs} ms`);
           if (attempt < options.maxRetries) {
             await sleep(backoff(options.retryBaseMs, attempt++, null), signal);
             continue;

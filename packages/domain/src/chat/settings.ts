@@ -33,7 +33,10 @@ export interface ChatDefaults {
   builtinTokenDelayMs: number;
 }
 
-export type ChatSettings = Pick<ChatDefaults, 'responder' | 'model' | 'systemPrompt' | 'concurrency' | 'stopOnDisconnect'>;
+export type ChatSettings = Pick<
+  ChatDefaults,
+  'responder' | 'model' | 'systemPrompt' | 'concurrency' | 'stopOnDisconnect'
+>;
 
 /**
  * A project's `settings.chat` over the server's defaults. Settings that do not validate are

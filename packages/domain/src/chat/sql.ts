@@ -34,7 +34,11 @@ export interface LockedSession {
  * Locks the caller's session row until commit: every send to a session decides (run, queue,
  * reject) one after the other, whichever API process it reaches. Null for a foreign id.
  */
-export async function lockOwnedSession(em: EntityManager, owner: Owner, sessionId: string): Promise<LockedSession | null> {
+export async function lockOwnedSession(
+  em: EntityManager,
+  owner: Owner,
+  sessionId: string,
+): Promise<LockedSession | null> {
   const { values, bind } = bindings();
   const [row] = await query<LockedSession>(
     em,
@@ -231,7 +235,11 @@ export async function readTurn(em: EntityManager, owner: Owner | null, turnId: s
 
 async function findTurn(em: EntityManager, turnId: string): Promise<TurnRow | null> {
   const { values, bind } = bindings();
-  const [row] = await query<TurnRow>(em, `select ${TURN_COLUMNS} from chat_turns t where t.id = ${bind(turnId)}`, values);
+  const [row] = await query<TurnRow>(
+    em,
+    `select ${TURN_COLUMNS} from chat_turns t where t.id = ${bind(turnId)}`,
+    values,
+  );
   return row ?? null;
 }
 

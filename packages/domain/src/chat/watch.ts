@@ -28,7 +28,11 @@ export class SessionWatch {
 
   /** Null once the session is gone (deleted, or never the owner's). */
   async next(em: EntityManager): Promise<TSessionWatchEvent[] | null> {
-    const session = await em.findOne(ChatSessionSchema, { id: this.sessionId, ...ownerFilter(this.owner), deletedAt: null });
+    const session = await em.findOne(ChatSessionSchema, {
+      id: this.sessionId,
+      ...ownerFilter(this.owner),
+      deletedAt: null,
+    });
     if (session === null) return null;
     const events: TSessionWatchEvent[] = [];
     const dto = toSessionDto(session);
@@ -37,7 +41,14 @@ export class SessionWatch {
       this.sessionState = state;
       events.push({ type: 'session', session: dto });
     }
-    const rows = await changedMessages(em, this.owner, this.sessionId, this.seq, [...this.generating.keys()], CATCH_UP_BATCH);
+    const rows = await changedMessages(
+      em,
+      this.owner,
+      this.sessionId,
+      this.seq,
+      [...this.generating.keys()],
+      CATCH_UP_BATCH,
+    );
     for (const row of rows) {
       const message = toMessage(row);
       const progress = `${message.content.length}|${row.generation_status}`;
@@ -54,7 +65,12 @@ export class SessionWatch {
 }
 
 /** The owner's sessions changed after `since` (a catch-up after missed notifications), oldest change first. */
-export async function sessionsChangedSince(em: EntityManager, owner: Owner, since: Date, limit = 200): Promise<TSession[]> {
+export async function sessionsChangedSince(
+  em: EntityManager,
+  owner: Owner,
+  since: Date,
+  limit = 200,
+): Promise<TSession[]> {
   const sessions = await em.find(
     ChatSessionSchema,
     { ...ownerFilter(owner), updatedAt: { $gt: since } },
@@ -66,6 +82,10 @@ export async function sessionsChangedSince(em: EntityManager, owner: Owner, sinc
 /** The owner's sessions among `ids` (deleted ones included, so a list can drop them). */
 export async function ownedSessionsByIds(em: EntityManager, owner: Owner, ids: readonly string[]): Promise<TSession[]> {
   if (ids.length === 0) return [];
-  const sessions = await em.find(ChatSessionSchema, { id: { $in: [...ids] }, ...ownerFilter(owner) }, { orderBy: { updatedAt: 'asc' } });
+  const sessions = await em.find(
+    ChatSessionSchema,
+    { id: { $in: [...ids] }, ...ownerFilter(owner) },
+    { orderBy: { updatedAt: 'asc' } },
+  );
   return sessions.map(toSessionDto);
 }

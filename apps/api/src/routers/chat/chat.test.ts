@@ -145,9 +145,7 @@ describe('the conversation loop over HTTP, against an OpenAI-compatible model on
       (handlers) => client.chat.stream.subscribe({ turnId: turn.id, lastEventId }, handlers),
       (events) => events.at(-1)?.data.type === 'done',
     );
-    const text = [...part1, ...part2]
-      .map(({ data }) => (data.type === 'delta' ? data.text : ''))
-      .join('');
+    const text = [...part1, ...part2].map(({ data }) => (data.type === 'delta' ? data.text : '')).join('');
     expect(text).toBe(tokens.join(''));
     // Each delta starts exactly where the previous one ended.
     let offset = 0;
@@ -173,22 +171,25 @@ describe('the conversation loop over HTTP, against an OpenAI-compatible model on
     ['a malformed chunk', { tokens: ['a', 'b', 'c', 'd'], malformedAfter: 2 }, 'model_error', 'ab'],
     ['a dropped connection', { tokens: ['a', 'b', 'c', 'd'], dropAfter: 3 }, 'model_error', 'abc'],
     ['a stalled model', { tokens: ['a', 'b', 'c', 'd'], stallAfter: 2 }, 'timeout', 'ab'],
-  ])('keeps the partial answer after %s, marked incomplete with its stop reason', async (_, behaviour, reason, partial) => {
-    const { client, session } = await visitor();
-    model.fallback = behaviour;
-    const turn = await client.chat.send.mutate({ sessionId: session.id, content: 'try' });
-    expect(turn).toMatchObject({
-      status: 'incomplete',
-      stopReason: reason,
-      generationStatus: 'incomplete',
-      answer: { content: partial },
-    });
-    const [row] = await sql<{ generation_status: string; stop_reason: string }>(
-      'select generation_status, stop_reason from chat_messages where id = ?',
-      [turn.answer!.id],
-    );
-    expect(row).toEqual({ generation_status: 'incomplete', stop_reason: reason });
-  });
+  ])(
+    'keeps the partial answer after %s, marked incomplete with its stop reason',
+    async (_, behaviour, reason, partial) => {
+      const { client, session } = await visitor();
+      model.fallback = behaviour;
+      const turn = await client.chat.send.mutate({ sessionId: session.id, content: 'try' });
+      expect(turn).toMatchObject({
+        status: 'incomplete',
+        stopReason: reason,
+        generationStatus: 'incomplete',
+        answer: { content: partial },
+      });
+      const [row] = await sql<{ generation_status: string; stop_reason: string }>(
+        'select generation_status, stop_reason from chat_messages where id = ?',
+        [turn.answer!.id],
+      );
+      expect(row).toEqual({ generation_status: 'incomplete', stop_reason: reason });
+    },
+  );
 
   it('chat.cancel stops the answer and keeps what was written', async () => {
     const { client, session } = await visitor();
@@ -208,12 +209,14 @@ describe('the conversation loop over HTTP, against an OpenAI-compatible model on
     const { client, session } = await visitor();
     model.script({ tokens: Array.from({ length: 20 }, (_, i) => ` r${i}`), delayMs: 20 });
     const first = await client.chat.send.mutate({ sessionId: session.id, content: 'first', wait: false });
-    const error = await failureOf(client.chat.send.mutate({ sessionId: session.id, content: 'second', concurrency: 'reject' }));
+    const error = await failureOf(
+      client.chat.send.mutate({ sessionId: session.id, content: 'second', concurrency: 'reject' }),
+    );
     expect(error.data).toMatchObject({ code: 'CONFLICT', details: { turnId: first.id } });
     // Refused means nothing was written.
-    expect((await client.messages.history.query({ sessionId: session.id })).items.map(({ content }) => content)).not.toContain(
-      'second',
-    );
+    expect(
+      (await client.messages.history.query({ sessionId: session.id })).items.map(({ content }) => content),
+    ).not.toContain('second');
   });
 
   it("answers a stranger's send to someone else's session with NOT_FOUND, never calling the model", async () => {

@@ -122,7 +122,9 @@ describe('the conversation loop across API processes', () => {
       const error = await failureOf(Promise.reject(refused[0]));
       expect(error.data).toMatchObject({ code: 'CONFLICT', details: { turnId: accepted[0]!.id } });
       // While it runs, a send through either process is refused too.
-      const again = await failureOf(viaB.chat.send.mutate({ sessionId: session.id, content: 'B again', concurrency: 'reject' }));
+      const again = await failureOf(
+        viaB.chat.send.mutate({ sessionId: session.id, content: 'B again', concurrency: 'reject' }),
+      );
       expect(again.data?.code).toBe('CONFLICT');
     });
 
@@ -151,10 +153,18 @@ describe('the conversation loop across API processes', () => {
         return row.content.length > 10 ? row : undefined;
       }, 'a partial answer');
       model.fallback = {};
-      const second = await viaB.chat.send.mutate({ sessionId: session.id, content: 'second', concurrency: 'interrupt' });
+      const second = await viaB.chat.send.mutate({
+        sessionId: session.id,
+        content: 'second',
+        concurrency: 'interrupt',
+      });
       expect(second).toMatchObject({ status: 'completed', answer: { content: 'echo: second' } });
       const stopped = await viaA.chat.turn.query({ turnId: first.id });
-      expect(stopped).toMatchObject({ status: 'incomplete', stopReason: 'interrupted', generationStatus: 'incomplete' });
+      expect(stopped).toMatchObject({
+        status: 'incomplete',
+        stopReason: 'interrupted',
+        generationStatus: 'incomplete',
+      });
       expect(stopped.answer!.content.length).toBeGreaterThan(10);
     });
 
