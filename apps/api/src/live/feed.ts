@@ -18,6 +18,12 @@ export function ownerKey(owner: { userId?: string | undefined; anonymousId?: str
 }
 
 const RECONNECT_MIN_MS = 100;
+/**
+ * Database reads subscriptions of one process run at once, at most. A thousand watchers opening
+ * (or catching up after a reconnect) together then queue here, in memory, instead of emptying
+ * the connection pool for everyone else and timing out waiting for it.
+ */
+const SUBSCRIPTION_READS = 4;
 const RECONNECT_MAX_MS = 5_000;
 
 /**
@@ -40,6 +46,7 @@ export class ChangeFeed {
   private readonly closers = new Set<() => void>();
   private readonly config: pg.ClientConfig;
   private readonly logger: Logger;
+  private readonly readSlots = new Semaphore(SUBSCRIPTION_READS);
 
   constructor(config: pg.ClientConfig, logger: Logger) {
     this.config = config;
@@ -61,6 +68,11 @@ export class ChangeFeed {
     for (const set of this.sessions.values()) count += set.size;
     for (const set of this.owners.values()) count += set.size;
     return count;
+  }
+
+  /** Runs a subscription's database read when one of the process's few read slots is free. */
+  read<T>(work: () => Promise<T>): Promise<T> {
+    return this.readSlots.run(work);
   }
 
   subscribeSession(sessionId: string, listener: Listener): () => void {
@@ -208,5 +220,28 @@ export class Wakeups {
       signal?.addEventListener('abort', done, { once: true });
       this.resolve = done;
     });
+  }
+}
+
+/** At most `limit` tasks at once; the rest wait their turn, first come first served. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.active--;
+      else next();
+    }
   }
 }

@@ -54,7 +54,7 @@ export const stream = principalProcedure
             await Promise.race([generation.changed(), abortOf(signal)]);
             continue;
           }
-          const turn = await loop.turn(ctx.orm.em.fork(), actor, input.turnId);
+          const turn = await feed.read(() => loop.turn(ctx.orm.em.fork(), actor, input.turnId));
           const text = turn.answer?.content ?? '';
           if (text.length > offset) {
             yield tracked(String(text.length), { type: 'delta', offset, text: text.slice(offset) });

@@ -36,7 +36,7 @@ export const watch = principalProcedure
       const unclose = feed.onClose(wakeups.close);
       try {
         for (;;) {
-          const events = await state.next(ctx.orm.em.fork());
+          const events = await feed.read(() => state.next(ctx.orm.em.fork()));
           if (events === null) return;
           for (const event of events) yield tracked(String(state.seq), event);
           if (wakeups.closed || signal?.aborted) return;
@@ -66,7 +66,7 @@ export const watchList = principalProcedure
       try {
         const since = input.lastEventId == null ? null : new Date(input.lastEventId);
         if (since !== null && !Number.isNaN(since.getTime())) {
-          for (const session of await sessionsChangedSince(ctx.orm.em.fork(), owner, since)) {
+          for (const session of await feed.read(() => sessionsChangedSince(ctx.orm.em.fork(), owner, since))) {
             yield tracked(session.updatedAt, { type: 'session', session });
           }
         }
@@ -74,7 +74,7 @@ export const watchList = principalProcedure
           if (wakeups.closed || signal?.aborted) return;
           await wakeups.next(POLL_MS, signal);
           const ids = [...new Set(wakeups.notices.splice(0).map(({ sessionId }) => sessionId))];
-          for (const session of await ownedSessionsByIds(ctx.orm.em.fork(), owner, ids)) {
+          for (const session of await feed.read(() => ownedSessionsByIds(ctx.orm.em.fork(), owner, ids))) {
             yield tracked(session.updatedAt, { type: 'session', session });
           }
         }
