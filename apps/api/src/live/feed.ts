@@ -70,6 +70,29 @@ export class ChangeFeed {
     return count;
   }
 
+  /**
+   * Wake-ups for one subscription: on every notice about `target` (one session, or all of an
+   * owner's), and once when the feed shuts down. `stop` when the subscription ends.
+   */
+  follow(
+    target: { sessionId: string } | { ownerKey: string },
+    options: { keepNotices?: boolean } = {},
+  ): { wakeups: Wakeups; stop(): void } {
+    const wakeups = new Wakeups(options);
+    const unsubscribe =
+      'sessionId' in target
+        ? this.subscribeSession(target.sessionId, wakeups.wake)
+        : this.subscribeOwner(target.ownerKey, wakeups.wake);
+    const unclose = this.onClose(wakeups.close);
+    return {
+      wakeups,
+      stop: () => {
+        unsubscribe();
+        unclose();
+      },
+    };
+  }
+
   /** Runs a subscription's database read when one of the process's few read slots is free. */
   read<T>(work: () => Promise<T>): Promise<T> {
     return this.readSlots.run(work);

@@ -1,7 +1,6 @@
 import { ZChatStreamEvent, ZChatStreamInput, type TChatStreamEvent } from '@threadstore/contract';
 import type { Generation } from '@threadstore/domain';
 import { tracked, type TrackedEnvelope } from '@trpc/server';
-import { Wakeups } from '../../live/feed.ts';
 import { actorOf } from '../../trpc/context.ts';
 import { principalProcedure } from '../../trpc/init.ts';
 import { liveOf, zTrackedEvents } from '../../trpc/subscriptions.ts';
@@ -31,9 +30,7 @@ export const stream = principalProcedure
     const first = await loop.turn(ctx.orm.em.fork(), actor, input.turnId);
     return (async function* (): AsyncGenerator<TrackedEnvelope<TChatStreamEvent>> {
       let offset = offsetOf(input.lastEventId);
-      const wakeups = new Wakeups();
-      const unsubscribe = feed.subscribeSession(first.sessionId, wakeups.wake);
-      const unclose = feed.onClose(wakeups.close);
+      const { wakeups, stop } = feed.follow({ sessionId: first.sessionId });
       let following: Generation | null = null;
       try {
         for (;;) {
@@ -68,8 +65,7 @@ export const stream = principalProcedure
           await wakeups.next(POLL_MS, signal);
         }
       } finally {
-        unsubscribe();
-        unclose();
+        stop();
         release(following);
       }
     })();

@@ -8,7 +8,7 @@ import {
 } from '@threadstore/contract';
 import { findOwnedSession, ownedSessionsByIds, ownerOf, sessionsChangedSince, SessionWatch } from '@threadstore/domain';
 import { tracked, type TrackedEnvelope } from '@trpc/server';
-import { ownerKey, Wakeups } from '../../live/feed.ts';
+import { ownerKey } from '../../live/feed.ts';
 import { principalProcedure } from '../../trpc/init.ts';
 import { liveOf, zTrackedEvents } from '../../trpc/subscriptions.ts';
 
@@ -31,9 +31,7 @@ export const watch = principalProcedure
     return (async function* (): AsyncGenerator<TrackedEnvelope<TSessionWatchEvent>> {
       const resumeSeq = Number.parseInt(input.lastEventId ?? '', 10);
       const state = new SessionWatch(owner, session.id, Number.isSafeInteger(resumeSeq) ? resumeSeq : session.lastSeq);
-      const wakeups = new Wakeups();
-      const unsubscribe = feed.subscribeSession(session.id, wakeups.wake);
-      const unclose = feed.onClose(wakeups.close);
+      const { wakeups, stop } = feed.follow({ sessionId: session.id });
       try {
         for (;;) {
           const events = await feed.read(() => state.next(ctx.orm.em.fork()));
@@ -43,8 +41,7 @@ export const watch = principalProcedure
           await wakeups.next(POLL_MS, signal);
         }
       } finally {
-        unsubscribe();
-        unclose();
+        stop();
       }
     })();
   });
@@ -60,9 +57,7 @@ export const watchList = principalProcedure
     const { feed } = liveOf(ctx);
     const owner = ownerOf(ctx.principal);
     return (async function* (): AsyncGenerator<TrackedEnvelope<TSessionListWatchEvent>> {
-      const wakeups = new Wakeups({ keepNotices: true });
-      const unsubscribe = feed.subscribeOwner(ownerKey(owner), wakeups.wake);
-      const unclose = feed.onClose(wakeups.close);
+      const { wakeups, stop } = feed.follow({ ownerKey: ownerKey(owner) }, { keepNotices: true });
       try {
         const since = input.lastEventId == null ? null : new Date(input.lastEventId);
         if (since !== null && !Number.isNaN(since.getTime())) {
@@ -79,8 +74,7 @@ export const watchList = principalProcedure
           }
         }
       } finally {
-        unsubscribe();
-        unclose();
+        stop();
       }
     })();
   });
