@@ -24,6 +24,7 @@ const EXPECTED_TABLES = [
   'audit_log',
   'chat_messages',
   'chat_sessions',
+  'chat_turns',
   'entity_nodes',
   'entity_relationships',
   'investigations',
