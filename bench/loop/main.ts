@@ -24,8 +24,8 @@ import { describeMachine, formatNumber, goalRow, median, spread, table } from '.
 import { percentile } from '../api/load.ts';
 
 const ROUNDS = 3;
-const FIRST_TOKEN_REQUESTS = 60;
-const FIRST_TOKEN_RATE_PER_S = 6;
+const FIRST_TOKEN_REQUESTS = 30;
+const FIRST_TOKEN_RATE_PER_S = 2;
 const WATCHERS = 1_000;
 const APPENDS = 150;
 const APPEND_RATE_PER_S = 15;

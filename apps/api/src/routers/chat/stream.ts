@@ -5,8 +5,8 @@ import { actorOf } from '../../trpc/context.ts';
 import { principalProcedure } from '../../trpc/init.ts';
 import { liveOf, zTrackedEvents } from '../../trpc/subscriptions.ts';
 
-/** Without a notification, a stream re-reads the answer this often anyway. */
-const POLL_MS = 2_000;
+/** Without a notification, a stream re-reads the answer this often anyway (every partial write notifies). */
+const POLL_MS = 10_000;
 const FINISHED = new Set(['completed', 'incomplete', 'interrupted', 'cancelled']);
 
 /** The offset a client last saw, from its last event id (`"123"` or `"123:done"`). */

@@ -12,8 +12,13 @@ import { ownerKey } from '../../live/feed.ts';
 import { principalProcedure } from '../../trpc/init.ts';
 import { liveOf, zTrackedEvents } from '../../trpc/subscriptions.ts';
 
-/** Without a notification, a watcher re-reads this often anyway (a safety net, not the mechanism). */
-const POLL_MS = 5_000;
+/**
+ * Without a notification, a watcher re-reads this often anyway: a safety net, not the mechanism
+ * (a lost listening connection already wakes every watcher when it is back). Rare on purpose:
+ * with a thousand watchers per process, a 5 s net alone cost 400 queries a second and delayed
+ * the real notifications by seconds (bench/loop).
+ */
+const POLL_MS = 60_000;
 
 /**
  * One session, live: its state, new messages, answers as they grow. Every wake-up re-reads as
