@@ -181,6 +181,8 @@ export function createApiServer({ orm, logger, config, jobQueue = null, chat = {
     server,
     listen: async () => {
       await live.start();
+      // Chat needs the change feed; a database that is down must not keep the probes from answering.
+      await Promise.race([live.connected, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.API_PORT, config.API_HOST, () => {

@@ -1,5 +1,5 @@
 import { CHANGES_CHANNEL } from '@threadstore/db';
-import type { Holder, StopReason } from '@threadstore/domain';
+import { DomainError, type Holder, type StopReason } from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import pg from 'pg';
 
@@ -53,13 +53,25 @@ export class ChangeFeed {
     this.logger = logger;
   }
 
-  async start(): Promise<void> {
-    await this.connect();
+  /**
+   * Connects in the background (a database that is down or silent must not keep the server from
+   * listening and answering its probes); retries until it succeeds or the feed stops.
+   */
+  start(onConnected: () => void): void {
+    this.connected = onConnected;
+    this.connect().catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'change feed cannot connect yet');
+      this.reconnect();
+    });
   }
+
+  private connected: () => void = () => undefined;
 
   /** This process's identity as a writer; valid once started. */
   holder(): Holder {
-    if (this.current === null) throw new Error('the change feed is not connected');
+    if (this.current === null) {
+      throw new DomainError('PRECONDITION_FAILED', 'this API process is not connected to the change feed yet; retry');
+    }
     return this.current;
   }
 
@@ -138,6 +150,10 @@ export class ChangeFeed {
       if (this.client === client) this.reconnect();
     });
     await client.connect();
+    if (this.stopped) {
+      await client.end();
+      return;
+    }
     await client.query(`listen ${CHANGES_CHANNEL}`);
     const { rows } = await client.query<{ pid: number; started_at: string }>(
       'select pid, backend_start::text as started_at from pg_stat_activity where pid = pg_backend_pid()',
@@ -146,6 +162,7 @@ export class ChangeFeed {
     this.current = { pid: rows[0]!.pid, startedAt: rows[0]!.started_at };
     this.client = client;
     this.reconnectDelay = RECONNECT_MIN_MS;
+    this.connected();
     if (previous !== null) {
       for (const handler of this.holderHandlers) handler(previous, this.current);
       // Anything may have changed while no one listened: every subscriber re-reads.

@@ -18,6 +18,8 @@ export interface Live {
   feed: ChangeFeed;
   loop: ConversationLoop;
   start(): Promise<void>;
+  /** Resolves once the change feed is connected for the first time. */
+  connected: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,22 +56,30 @@ export function createLive({
   });
   feed.onCancel((turnId, reason) => loop.stopLocal(turnId, reason));
   let reaper: NodeJS.Timeout | null = null;
+  let markConnected: () => void = () => undefined;
+  const connected = new Promise<void>((resolve) => (markConnected = resolve));
   const reap = () =>
     loop.reap().catch((error: unknown) => logger.warn({ err: error }, 'reaping interrupted answers failed'));
   return {
     feed,
     loop,
-    async start() {
-      await feed.start();
+    connected,
+    start() {
       feed.onHolderChange((from, to) => {
         void loop
           .moveHolder(from, to)
           .catch((error: unknown) => logger.error({ err: error }, 'cannot move running answers to the new connection'));
       });
-      // Answers a killed process left "generating" are marked interrupted now, not in a while.
-      await reap();
-      reaper = setInterval(() => void reap(), reapIntervalMs);
-      reaper.unref();
+      // Once connected: answers a killed process left "generating" are marked interrupted now,
+      // not in a while, and then every few seconds by whichever process looks first.
+      feed.start(() => {
+        markConnected();
+        if (reaper !== null) return;
+        void reap();
+        reaper = setInterval(() => void reap(), reapIntervalMs);
+        reaper.unref();
+      });
+      return Promise.resolve();
     },
     async stop() {
       if (reaper !== null) clearInterval(reaper);

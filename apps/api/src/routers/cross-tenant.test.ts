@@ -129,6 +129,7 @@ describe('the cross-tenant matrix', () => {
       limits: DEFAULT_CONTENT_LIMITS,
     });
     await live.start();
+    await live.connected;
     const em = testDb.orm.em.fork();
     const alice = await createTestUser(em, { name: 'alice' });
     const visitor = anonymousPrincipal();
