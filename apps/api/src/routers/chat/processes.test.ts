@@ -17,7 +17,8 @@ const testDb = useTestDatabase();
  * Whole API processes (`node src/main.ts`), several at once on one database, answering with an
  * OpenAI-compatible model served from this test on a real socket.
  */
-describe('the conversation loop across API processes', () => {
+// Each test starts whole processes (about 20 s each on a busy two-core machine).
+describe('the conversation loop across API processes', { timeout: 180_000 }, () => {
   let model: FakeModel;
   const running = new Set<ServiceProcess>();
 
