@@ -21,7 +21,13 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
  * probe preloaded. Rate limiting is off: the load generator is one client hammering on purpose.
  * With `cpuProfileDir`, V8 writes a .cpuprofile there when the API exits (to see where time goes).
  */
-export function startApi(databaseUrl: string, poolMax: number, cpuProfileDir?: string): Promise<ServerProcess> {
+export function startApi(
+  databaseUrl: string,
+  poolMax: number,
+  cpuProfileDir?: string,
+  // More settings (bench/loop points the conversation loop at its fake model).
+  extraEnv: Record<string, string> = {},
+): Promise<ServerProcess> {
   return startServer(
     'api',
     [
@@ -39,6 +45,7 @@ export function startApi(databaseUrl: string, poolMax: number, cpuProfileDir?: s
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PER_MINUTE: '0',
+      ...extraEnv,
     }),
   );
 }

@@ -2,6 +2,7 @@ import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contrac
 import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
 import * as z from 'zod';
 import type { RateLimitSettings } from './trpc/rate-limit.ts';
+import { chatEnvShape } from './chat-env.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -62,6 +63,9 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // GET /metrics in the Prometheus text format; with a token, only for `Authorization: Bearer <token>`.
     METRICS_ENABLED: envBoolean.default(true),
     METRICS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    // The conversation loop (chat.send): defaults a project's `settings.chat` may override.
+    ...chatEnvShape,
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_JWKS_URL !== undefined && env.AUTH_JWT_ISSUER === undefined) {

@@ -12,17 +12,20 @@ import { sendJson } from './send-json.ts';
 import type { JobQueue } from './admin/job-queue.ts';
 import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
+import { chatDefaultsFrom, type ChatEnv } from './chat-env.ts';
 import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { openApiDocument, REST_BASE_PATH } from './openapi/document.ts';
 import { createRestHandler } from './openapi/rest.ts';
 import { API_VERSION } from './version.ts';
 import { createReadinessMonitor } from './routers/health/readiness.ts';
+import { createLive, type LiveOptions } from './live/live.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
 import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
+  ChatEnv &
   Parameters<typeof contentLimitsFrom>[0] &
   Pick<
     ApiConfig,
@@ -51,6 +54,8 @@ export interface ApiServerOptions {
   rateLimiter?: RateLimiter;
   /** Served at /metrics; by default a new set, with the process and pool metrics. */
   metrics?: ApiMetrics;
+  /** The conversation loop's memories and (tests, benchmarks) responder. */
+  chat?: Pick<LiveOptions, 'memories' | 'responderFor'>;
 }
 
 export interface ApiServer {
@@ -77,16 +82,21 @@ export function createApiServer({
   jobQueue = null,
   rateLimiter,
   metrics = createApiMetrics({ orm }),
+  chat = {},
 }: ApiServerOptions): ApiServer {
   // One status for every probe and health.check of this process, refreshed at most once a second.
   const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
+  const limits = contentLimitsFrom(config);
+  // The change feed (one LISTEN connection) and the conversation loop of this process.
+  const live = createLive({ orm, logger, defaults: chatDefaultsFrom(config), limits, ...chat });
   const authenticator = createAuthenticator(config);
   const accountHttp = createAccountHttp({ orm, logger, authenticator, maxLineBytes: config.LIMIT_MAX_BODY_BYTES });
   const context = createContext({
     orm,
     logger,
     config,
-    limits: contentLimitsFrom(config),
+    limits,
+    live,
     rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
     authenticator,
     localAccounts: createLocalAccounts(config),
@@ -254,16 +264,23 @@ export function createApiServer({
 
   return {
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      await live.start();
+      // Chat needs the change feed; a database that is down must not keep the probes from answering.
+      await Promise.race([live.connected, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.API_PORT, config.API_HOST, () => {
           server.off('error', reject);
           resolve({ port: (server.address() as AddressInfo).port });
         });
-      }),
-    close: () =>
-      new Promise((resolve, reject) => {
+      });
+    },
+    close: async () => {
+      // Subscriptions end and answers being generated here are stored as interrupted first;
+      // otherwise their open responses would hold the server's close back.
+      await live.stop();
+      return new Promise((resolve, reject) => {
         closing = true;
         if (!server.listening) {
           resolve();
@@ -271,7 +288,8 @@ export function createApiServer({
         }
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
-      }),
+      });
+    },
   };
 }
 

@@ -1,5 +1,12 @@
 import type { AppRouter } from '@threadstore/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+  type TRPCClient,
+} from '@trpc/client';
 
 /** Who the client calls as, sent as `Authorization: Bearer`, `X-Api-Key` or `X-Session-ID`. */
 export type ThreadstoreAuth =
@@ -24,7 +31,30 @@ export interface ThreadstoreClientOptions {
   headers?: HeaderValues | (() => HeaderValues | Promise<HeaderValues>);
   /** Defaults to the global `fetch` (browsers, Node 18+). */
   fetch?: typeof fetch;
+  /**
+   * For subscriptions (`chat.stream`, `sessions.watch`, `sessions.watchList`), which travel as
+   * Server-Sent Events. Browsers have one; in Node pass one, e.g. `EventSource` from the
+   * `eventsource` package.
+   */
+  EventSource?: EventSourceConstructor;
 }
+
+/** An EventSource class: the browser's, Node's, or a package's (their typings differ in details). */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readyState: number;
+  close(): void;
+  // Each implementation types its events its own way; the link only hands them back to itself.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  addEventListener(type: string, listener: (event: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeEventListener(type: string, listener: (event: any) => void): void;
+};
 
 export type ThreadstoreClient = TRPCClient<AppRouter>;
 
@@ -43,25 +73,61 @@ const MAX_URL_LENGTH = 4_000;
  * The typed Threadstore client: every procedure of the API, with inputs and outputs checked
  * by TypeScript. Calls made in the same tick share one HTTP request.
  */
-export function createThreadstoreClient({ url, auth, headers, fetch }: ThreadstoreClientOptions): ThreadstoreClient {
+export function createThreadstoreClient({
+  url,
+  auth,
+  headers,
+  fetch,
+  EventSource = globalThis.EventSource as EventSourceConstructor | undefined,
+}: ThreadstoreClientOptions): ThreadstoreClient {
+  const batchLink = httpBatchLink<AppRouter>({
+    url,
+    fetch,
+    maxURLLength: MAX_URL_LENGTH,
+    headers: async () => {
+      // Header names are case-insensitive: Headers folds them, so a differently spelled extra
+      // header cannot sit beside the credentials and be sent as a second value.
+      const merged = new Headers(typeof headers === 'function' ? await headers() : headers);
+      if (auth !== undefined) {
+        for (const [name, value] of Object.entries(await authHeaders(auth))) merged.set(name, value);
+      }
+      return Object.fromEntries(merged);
+    },
+  });
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url,
-        fetch,
-        maxURLLength: MAX_URL_LENGTH,
-        headers: async () => {
-          // Header names are case-insensitive: Headers folds them, so a differently spelled extra
-          // header cannot sit beside the credentials and be sent as a second value.
-          const merged = new Headers(typeof headers === 'function' ? await headers() : headers);
-          if (auth !== undefined) {
-            for (const [name, value] of Object.entries(await authHeaders(auth))) merged.set(name, value);
-          }
-          return Object.fromEntries(merged);
-        },
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // An EventSource cannot send headers: the credentials travel as tRPC connection params,
+        // asked for at every (re)connection, so a refreshed token is used. A reconnecting stream
+        // sends its last event id and resumes where it stopped.
+        true: httpSubscriptionLink<AppRouter, EventSourceConstructor>({
+          url: String(url),
+          EventSource: EventSource ?? missingEventSource(),
+          connectionParams: async () => (auth === undefined ? {} : await authHeaders(auth)),
+        }),
+        false: batchLink,
       }),
     ],
   });
+}
+
+/** Stands in where there is no EventSource (Node without one passed): subscribing says what to do. */
+function missingEventSource(): EventSourceConstructor {
+  return class {
+    readonly CLOSED = 2;
+    readonly CONNECTING = 0;
+    readonly OPEN = 1;
+    readyState = 2;
+    close(): void {}
+    addEventListener(): void {}
+    removeEventListener(): void {}
+    constructor() {
+      throw new Error(
+        'subscriptions need an EventSource: pass createThreadstoreClient({ EventSource }) (Node: the `eventsource` package)',
+      );
+    }
+  };
 }
 
 async function authHeaders(auth: ThreadstoreAuth): Promise<HeaderValues> {

@@ -139,3 +139,16 @@ export function pgClientConfig(settings: ConnectionSettings) {
     ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
   };
 }
+
+/** Options for a bare `pg` Client on the same database as `orm` (a LISTEN connection, say). */
+export function pgClientConfigOf(orm: { config: { get(key: string): unknown } }) {
+  const config = orm.config;
+  return {
+    host: config.get('host') as string | undefined,
+    port: config.get('port') as number | undefined,
+    user: config.get('user') as string | undefined,
+    password: config.get('password') as string | undefined,
+    database: config.get('dbName') as string | undefined,
+    ...(config.get('driverOptions') as Record<string, unknown> | undefined),
+  };
+}

@@ -27,6 +27,7 @@ const EXPECTED_TABLES = [
   'chat_message_search_queue',
   'chat_messages',
   'chat_sessions',
+  'chat_turns',
   'entity_nodes',
   'entity_relationships',
   'investigation_entities',

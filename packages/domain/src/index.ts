@@ -37,3 +37,4 @@ export * from './audit-trail/list.ts';
 export * from './account/export.ts';
 export * from './account/import.ts';
 export * from './retention/policies.ts';
+export * from './chat/index.ts';

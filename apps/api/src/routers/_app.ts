@@ -15,6 +15,7 @@ import { memoriesRouter } from './memories/index.ts';
 import { accountRouter } from './account/index.ts';
 import { auditRouter } from './audit/index.ts';
 import { retentionRouter } from './retention/index.ts';
+import { chatRouter } from './chat/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -33,6 +34,7 @@ export const appRouter = router({
   account: accountRouter,
   audit: auditRouter,
   retention: retentionRouter,
+  chat: chatRouter,
 });
 
 export type AppRouter = typeof appRouter;

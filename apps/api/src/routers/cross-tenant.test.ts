@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONTENT_LIMITS } from '@threadstore/contract';
 import { ApiKeySchema } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { drainSearchQueue, type Principal } from '@threadstore/domain';
 import { anonymousPrincipal, createTestUser } from '@threadstore/domain/testing';
+import { createLogger } from '@threadstore/runtime';
 import { TRPCError } from '@trpc/server';
-import { callerAs } from '../testing/caller.ts';
+import { chatDefaultsFrom } from '../chat-env.ts';
+import { createLive, type Live } from '../live/live.ts';
+import { callerAs as rawCallerAs } from '../testing/caller.ts';
+import { testServerConfig } from '../testing/server-config.ts';
 import { appRouter } from './_app.ts';
 
 /** The ids a victim owns; every id-taking procedure is called with them by every other principal. */
@@ -24,9 +29,10 @@ interface VictimIds {
   projectId: string;
   knowledgeId: string;
   memoryId: string;
+  turnId: string;
 }
 
-type Caller = ReturnType<typeof callerAs>;
+type Caller = ReturnType<typeof rawCallerAs>;
 
 /**
  * Every procedure that takes the id of something a principal owns, with a call that uses it.
@@ -104,6 +110,12 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'memories.search': (c, { projectId }) => c.memories.search({ query: 'secret', projectId }).then(emptyOrNotFound),
   'memories.context': (c, { projectId }) => c.memories.context({ query: 'secret', projectId }).then(emptyOrNotFound),
   'messages.search': (c, { sessionId }) => c.messages.search({ query: 'secret', sessionId }),
+  'chat.send': (c, { sessionId }) => c.chat.send({ sessionId, content: 'injected' }),
+  'chat.cancel': (c, { turnId }) => c.chat.cancel({ turnId }),
+  'chat.turn': (c, { turnId }) => c.chat.turn({ turnId }),
+  // Subscriptions: the stream is refused before it opens, exactly like a query.
+  'chat.stream': (c, { turnId }) => c.chat.stream({ turnId }),
+  'sessions.watch': (c, { sessionId }) => c.sessions.watch({ sessionId }),
 };
 
 /**
@@ -159,10 +171,15 @@ const NO_OWNED_ID: Record<string, string> = {
   'retention.setPolicy': 'admins only',
   'retention.removePolicy': 'admins only',
   'retention.preview': 'admins only',
+  'sessions.watchList':
+    "the caller's own sessions: filed under the caller's owner key and re-read with the owner filter (checked below)",
 };
 
 describe('the cross-tenant matrix', () => {
   const testDb = useTestDatabase();
+  let live: Live;
+  const callerAs = (orm: Parameters<typeof rawCallerAs>[0], principal: Principal) =>
+    rawCallerAs(orm, principal, { live });
   const victims: { name: string; principal: Principal; ids: VictimIds }[] = [];
   const attackers: { name: string; principal: Principal }[] = [];
 
@@ -208,6 +225,9 @@ describe('the cross-tenant matrix', () => {
       scopes: ['read', 'write'],
     });
     await em.flush();
+    // A finished turn of the conversation loop (the built-in responder answers).
+    const chatSession = await caller.sessions.create({ title: 'secret chat' });
+    const turn = await caller.chat.send({ sessionId: chatSession.id, content: 'the secret question' });
     // Anonymous visitors have no graph or investigations: the user who owns the key owns these.
     const owner = callerAs(testDb.orm, { kind: 'user', userId: keyOwnerId, role: 'user' });
     const entity = await owner.entities.upsert({ type: 'company', canonicalKey: randomUUID(), name: 'Secret Corp' });
@@ -233,6 +253,7 @@ describe('the cross-tenant matrix', () => {
       investigationId: investigation.id,
       academyConversationId: conversation.id,
       learnerId: keyOwnerId,
+      turnId: turn.id,
     };
     // Only signed-in users own projects, knowledge and memories.
     if (principal.kind === 'anonymous') {
@@ -254,6 +275,14 @@ describe('the cross-tenant matrix', () => {
   }
 
   beforeAll(async () => {
+    live = createLive({
+      orm: testDb.orm,
+      logger: createLogger('test', 'silent'),
+      defaults: chatDefaultsFrom(testServerConfig()),
+      limits: DEFAULT_CONTENT_LIMITS,
+    });
+    await live.start();
+    await live.connected;
     const em = testDb.orm.em.fork();
     const alice = await createTestUser(em, { name: 'alice' });
     const visitor = anonymousPrincipal();
@@ -279,6 +308,8 @@ describe('the cross-tenant matrix', () => {
     );
   });
 
+  afterAll(() => live?.stop());
+
   it('covers every procedure of the router', () => {
     const procedures = Object.keys(appRouter._def.procedures).sort();
     const classified = [...Object.keys(ID_CALLS), ...Object.keys(NO_OWNED_ID)].sort();
@@ -300,6 +331,7 @@ describe('the cross-tenant matrix', () => {
       projectId: randomUUID(),
       knowledgeId: randomUUID(),
       memoryId: randomUUID(),
+      turnId: randomUUID(),
     };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
@@ -340,6 +372,38 @@ describe('the cross-tenant matrix', () => {
       for (const query of ['secret', 'answer', 'secret or answer']) {
         expect((await caller.messages.search({ query })).items, `${attacker.name} searches "${query}"`).toEqual([]);
       }
+    }
+  });
+
+  it("never delivers another principal's changes to a subscriber's session list", async () => {
+    for (const attacker of attackers) {
+      const caller = callerAs(testDb.orm, attacker.principal);
+      const own = await caller.sessions.create({ title: 'mine' });
+      // Leaving the loop below closes the subscription.
+      const events = await caller.sessions.watchList({});
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const event of events as AsyncIterable<unknown>) {
+          const [, data] = event as [string, { session: { id: string } }];
+          seen.push(data.session.id);
+          if (data.session.id === own.id) return;
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Every victim's sessions change, then (last) the attacker's own: once that arrives,
+      // everything before it has been delivered or filtered.
+      for (const victim of victims) {
+        const victimCaller = callerAs(testDb.orm, victim.principal);
+        await victimCaller.sessions.update({ id: victim.ids.sessionId, title: 'changed' });
+        const fresh = await victimCaller.sessions.create({ title: 'new secret' });
+        await victimCaller.chat.send({ sessionId: fresh.id, content: 'more secrets' });
+      }
+      await caller.sessions.update({ id: own.id, title: 'mine, changed' });
+      await Promise.race([
+        reading,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no event for the own session')), 20_000)),
+      ]);
+      expect(seen, attacker.name).toEqual([own.id]);
     }
   });
 

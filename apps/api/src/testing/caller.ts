@@ -2,6 +2,7 @@ import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contrac
 import type { MikroORM } from '@threadstore/db';
 import type { Principal } from '@threadstore/domain';
 import { createLogger } from '@threadstore/runtime';
+import type { Live } from '../live/live.ts';
 import { createCaller } from '../routers/_app.ts';
 import { createContextInner, type RequestConfig } from '../trpc/context.ts';
 
@@ -14,7 +15,11 @@ const TEST_CONFIG: RequestConfig = { NODE_ENV: 'test', READINESS_TIMEOUT_MS: 2_0
 export function callerAs(
   orm: MikroORM,
   principal: Principal | null,
-  { limits = DEFAULT_CONTENT_LIMITS, requestId = 'test-request' }: { limits?: ContentLimits; requestId?: string } = {},
+  {
+    limits = DEFAULT_CONTENT_LIMITS,
+    requestId = 'test-request',
+    live = null,
+  }: { limits?: ContentLimits; requestId?: string; live?: Live | null } = {},
 ): ReturnType<typeof createCaller> {
   return createCaller(() =>
     createContextInner({
@@ -24,6 +29,7 @@ export function callerAs(
       limits,
       requestId,
       principal,
+      live,
     }),
   );
 }

@@ -1,2 +1,3 @@
 export * from './caller.ts';
 export * from './server-config.ts';
+export * from './fake-model.ts';

@@ -8,6 +8,7 @@ import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone'
 import type { JobQueue } from '../admin/job-queue.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { LocalAccounts } from '../auth/tokens.ts';
+import type { Live } from '../live/live.ts';
 import type { ApiConfig } from '../env.ts';
 import { detachedMetrics, type ApiMetrics } from '../metrics.ts';
 import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
@@ -35,6 +36,8 @@ export interface ContextDependencies {
   readiness?: ReadinessMonitor;
   /** The server's Prometheus metrics; by default counted but never exported. */
   metrics?: ApiMetrics;
+  /** The change feed and conversation loop, for chat.* and the watch subscriptions; null where not wired. */
+  live?: Live | null;
 }
 
 export interface Context {
@@ -46,6 +49,7 @@ export interface Context {
   localAccounts: LocalAccounts | null;
   readiness: ReadinessMonitor;
   metrics: ApiMetrics;
+  live: Live | null;
   /** This request's own unit of work; never shared, so identity maps cannot leak between requests. */
   em: EntityManager;
   requestId: string;
@@ -79,6 +83,7 @@ export function createContextInner({
   localAccounts = null,
   readiness,
   metrics = detachedMetrics,
+  live = null,
   requestId,
   principal = null,
   authFailure = null,
@@ -102,6 +107,7 @@ export function createContextInner({
       readiness ??
       createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger: requestLogger, maxAgeMs: 0 }),
     metrics,
+    live,
     logger: requestLogger,
     requestId,
     principal,
@@ -131,21 +137,42 @@ export function createContext(
   dependencies: ContextDependencies & { authenticator: Authenticator },
 ): (options: CreateHTTPContextOptions) => Promise<Context> {
   const { authenticator, ...inner } = dependencies;
-  return async ({ req }) => {
+  return async ({ req, info }) => {
     const ctx = createContextInner({
       ...inner,
       requestId: requestIdFrom(req.headers),
       clientAddress: req.socket.remoteAddress ?? null,
     });
-    const { principal, failure } = await authenticator.authenticate(req.headers, ctx.em).catch((error: unknown) => {
-      // Checking an API key or a user needs the database; without it, say so rather than 500.
-      if (isDatabaseUnavailable(error)) {
-        throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly' });
-      }
-      throw error;
-    });
+    const { principal, failure } = await authenticator
+      .authenticate(withConnectionParams(req.headers, info.connectionParams), ctx.em)
+      .catch((error: unknown) => {
+        // Checking an API key or a user needs the database; without it, say so rather than 500.
+        if (isDatabaseUnavailable(error)) {
+          throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'the database is unavailable; retry shortly' });
+        }
+        throw error;
+      });
     ctx.principal = principal;
     ctx.authFailure = failure;
     return ctx;
   };
+}
+
+const CREDENTIAL_PARAMS = ['authorization', 'x-api-key', 'x-session-id'] as const;
+
+/**
+ * A browser's EventSource cannot send headers, so subscriptions over SSE bring their credentials
+ * as tRPC connection params (`authorization`, `x-api-key`, `x-session-id`); headers still win.
+ */
+function withConnectionParams(
+  headers: IncomingHttpHeaders,
+  params: Record<string, string | undefined> | null | undefined,
+): IncomingHttpHeaders {
+  if (params == null) return headers;
+  const merged: IncomingHttpHeaders = { ...headers };
+  for (const name of CREDENTIAL_PARAMS) {
+    const value = params[name];
+    if (merged[name] === undefined && typeof value === 'string') merged[name] = value;
+  }
+  return merged;
 }

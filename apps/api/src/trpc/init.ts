@@ -10,6 +10,10 @@ const t = initTRPC.context<Context>().create({
   // Always capture the stack; the formatter below decides per request whether it leaves the
   // server. (tRPC's own default reads process.env behind our back.)
   isDev: true,
+  // Subscriptions (chat.stream, sessions.watch) travel as Server-Sent Events: a ping keeps idle
+  // streams open through proxies, and a client hearing nothing for 20 s reconnects (resuming
+  // from its last event id).
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 20_000 } },
   errorFormatter({ shape, error, ctx }) {
     const { stack, ...data } = shape.data;
     // A stack names files, paths and dependencies an attacker should not learn, so it leaves the

@@ -12,6 +12,21 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 
+/**
+ * Where an answer the conversation loop generates stands: `generating` while a responder writes
+ * it, `complete`, `incomplete` (a model error, a timeout or a cancel stopped it; `stop_reason`
+ * says which) or `interrupted` (the API process writing it died). Null for every other message.
+ */
+export const GENERATION_STATUSES = ['generating', 'complete', 'incomplete', 'interrupted'] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
+
+/** A turn of the conversation loop: queued behind another, running, or finished one of four ways. */
+export const TURN_STATUSES = ['queued', 'running', 'completed', 'incomplete', 'interrupted', 'cancelled'] as const;
+export type TurnStatus = (typeof TURN_STATUSES)[number];
+
+/** The channel every change to a session is announced on (ids only, never content). */
+export const CHANGES_CHANNEL = 'threadstore_changes';
+
 /** Exact money: numeric(20, 10) holds a billion dollars to a ten-billionth of a cent-fraction. */
 const money = () => p.decimal('string').precision(20).scale(10).default('0');
 
@@ -84,7 +99,19 @@ export const ChatSessionSchema = defineEntity({
     check('chat_sessions', 'message_count_within_seq', 'message_count <= last_seq'),
     check('chat_sessions', 'version_positive', 'version >= 1'),
   ],
-  triggers: [touchUpdatedAt()],
+  triggers: [
+    touchUpdatedAt(),
+    {
+      // Every change to a session (an append bumps last_seq, so every message too) is announced
+      // to the API processes' change feeds, committed or not at all with the change. Ids only: a
+      // listener re-reads what it may see. Deletes are not announced (retention purges in bulk).
+      name: 'announce_change',
+      timing: 'after',
+      events: ['insert', 'update'],
+      forEach: 'row',
+      body: `perform pg_notify('${CHANGES_CHANNEL}', json_build_object('s', new.id, 'u', new.user_id, 'a', new.anonymous_id)::text); return null;`,
+    },
+  ],
 });
 export type ChatSession = InferEntity<typeof ChatSessionSchema>;
 
@@ -119,6 +146,11 @@ export const ChatMessageSchema = defineEntity({
     // Fingerprint of the append's payload, to tell a true retry from a reused key.
     requestHash: p.string().length(64).nullable().hidden(),
     sanitized: p.boolean().default(false),
+    // The conversation loop's answers only (null elsewhere): see GENERATION_STATUSES.
+    generationStatus: p.enum(GENERATION_STATUSES).nullable(),
+    stopReason: p.string().length(64).nullable(),
+    // What was sent to the model for this answer: message and memory ids, token estimate.
+    contextRecord: p.json<Record<string, unknown>>().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
@@ -182,3 +214,43 @@ export const ChatMessageSearchQueueSchema = defineEntity({
   },
 });
 export type ChatMessageSearchQueue = InferEntity<typeof ChatMessageSearchQueueSchema>;
+ * One send of the conversation loop: the user's message, the answer it gets, and who is writing
+ * that answer. At most one turn per session runs at a time (a partial unique index), which is
+ * the one-writer-per-session rule across API processes; the writer is named by the backend pid
+ * and start time of its process's listening connection, so a dead process is seen at once.
+ */
+export const ChatTurnSchema = defineEntity({
+  name: 'ChatTurn',
+  tableName: 'chat_turns',
+  properties: {
+    id: uuidPrimaryKey(),
+    session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade'),
+    // Links without foreign keys, like chat_messages.parent_id (retention deletes messages in bulk).
+    userMessageId: p.uuid(),
+    assistantMessageId: p.uuid().nullable(),
+    clientMessageId: p.string().length(255).nullable(),
+    status: p.enum(TURN_STATUSES),
+    stopReason: p.string().length(64).nullable(),
+    holderPid: p.integer().nullable(),
+    holderStartedAt: p.datetime().nullable(),
+    cancelRequested: p.boolean().default(false),
+    startedAt: p.datetime().nullable(),
+    finishedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  uniques: [{ name: 'chat_turns_session_client_message_id_unique', properties: ['session', 'clientMessageId'] }],
+  indexes: [
+    {
+      name: 'chat_turns_one_running_per_session',
+      expression: `create unique index "chat_turns_one_running_per_session" on "chat_turns" ("session_id") where "status" = 'running'`,
+    },
+    {
+      name: 'chat_turns_queued_index',
+      expression: `create index "chat_turns_queued_index" on "chat_turns" ("session_id", "created_at") where "status" = 'queued'`,
+    },
+    { name: 'chat_turns_user_message_index', properties: ['userMessageId'] },
+  ],
+  triggers: [touchUpdatedAt()],
+});
+export type ChatTurn = InferEntity<typeof ChatTurnSchema>;

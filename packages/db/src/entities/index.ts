@@ -18,6 +18,7 @@ import {
   ChatMessageSearchSchema,
   ChatSessionSchema,
 } from './conversation.ts';
+import { ChatMessageSchema, ChatSessionSchema, ChatTurnSchema } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import {
@@ -66,6 +67,7 @@ export const entities: EntitySchema<any, any>[] = [
   RateLimitSchema,
   ChatMessageSearchSchema,
   ChatMessageSearchQueueSchema,
+  ChatTurnSchema,
 ];
 
 export * from './academy.ts';

@@ -6,6 +6,7 @@ import { get } from './get.ts';
 import { list } from './list.ts';
 import { complete, fail, kill, progress, start } from './run.ts';
 import { update } from './update.ts';
+import { watch, watchList } from './watch.ts';
 
 export const sessionsRouter = {
   create,
@@ -23,4 +24,6 @@ export const sessionsRouter = {
   complete,
   fail,
   kill,
+  watch,
+  watchList,
 } satisfies TRPCRouterRecord;
