@@ -17,8 +17,8 @@ import {
   ChatMessageSearchQueueSchema,
   ChatMessageSearchSchema,
   ChatSessionSchema,
+  ChatTurnSchema,
 } from './conversation.ts';
-import { ChatMessageSchema, ChatSessionSchema, ChatTurnSchema } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
 import {
