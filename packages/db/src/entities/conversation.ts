@@ -214,6 +214,8 @@ export const ChatMessageSearchQueueSchema = defineEntity({
   },
 });
 export type ChatMessageSearchQueue = InferEntity<typeof ChatMessageSearchQueueSchema>;
+
+/**
  * One send of the conversation loop: the user's message, the answer it gets, and who is writing
  * that answer. At most one turn per session runs at a time (a partial unique index), which is
  * the one-writer-per-session rule across API processes; the writer is named by the backend pid
