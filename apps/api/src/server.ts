@@ -138,7 +138,7 @@ export function createApiServer({
   // Built once: the router does not change while the process runs.
   const openApi = JSON.stringify(openApiDocument(appRouter, { version: API_VERSION }));
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): Promise<void> {
     if (path.startsWith(`${REST_BASE_PATH}/`)) {
       if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
         res.setHeader('connection', 'close');
@@ -255,7 +255,7 @@ export function createApiServer({
       );
     });
 
-    route(req, res, path).catch((error: unknown) => {
+    route(req, res, path, requestId).catch((error: unknown) => {
       logger.error({ requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, { error: 'internal_error', requestId });

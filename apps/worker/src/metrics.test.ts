@@ -3,7 +3,8 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import { createLogger } from '@threadstore/runtime';
 import * as z from 'zod';
 import { testWorkerConfig } from '../test/worker-fixture.ts';
-import { deadLetterQueueName, defineJob } from './jobs/contract.ts';
+import { deadLetterQueueName } from '@threadstore/jobs';
+import { defineTestJob } from '../test/define-test-job.ts';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics.ts';
 import { startWorker } from './worker.ts';
 
@@ -15,7 +16,7 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const tidy = defineJob({
+const tidy = defineTestJob({
   name: 'tidy',
   description: 'Touches as many rows as it is asked to, or fails when told to.',
   payload: z.object({ rows: z.number().int().default(0), fail: z.boolean().default(false) }),
@@ -26,7 +27,7 @@ const tidy = defineJob({
   },
 });
 // Never worked here: its jobs only wait, so the queue gauges have something to show.
-const backlog = defineJob({
+const backlog = defineTestJob({
   name: 'backlog',
   description: 'A queue nobody works in this test.',
   payload: z.object({}),

@@ -28,7 +28,7 @@ export interface LiveOptions {
   logger: Logger;
   defaults: ChatDefaults;
   limits: ContentLimits;
-  /** The knowledge domain's memories (default: none). */
+  /** Where prompts get their memories (default: the stored ones, as memories.context ranks them). */
   memories?: MemoriesSource;
   /** Tests and benchmarks pick a responder; by default the settings do. */
   responderFor?: (settings: ChatSettings) => Responder;

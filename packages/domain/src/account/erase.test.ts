@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@threadstore/db/testing';
+import { drainSearchQueue } from '../messages/search-index.ts';
 import { query } from '../messages/sql.ts';
 import { rowsMentioning, seedAccount } from '../testing/index.ts';
 import { eraseAccount, resumeStaleErasures, runErasure, startErasure } from './erase.ts';
@@ -34,6 +35,14 @@ describe('account erasure', () => {
       ]),
     );
     const bystanderBefore = await census(bystanderNeedles);
+    // Every message in the search index (its rows have no foreign keys), one queued again.
+    await query(em, `insert into chat_message_search_queue (message_id) select id from chat_messages`, []);
+    await drainSearchQueue(testDb.orm.em.fork(), { batchSize: 1_000 });
+    await query(em, `insert into chat_message_search_queue (message_id) select id from chat_messages`, []);
+    const unindexed = `select (select count(*) from chat_message_search s
+                                where not exists (select from chat_messages m where m.id = s.message_id))
+                              + (select count(*) from chat_message_search_queue q
+                                  where not exists (select from chat_messages m where m.id = q.message_id)) as n`;
 
     const receipt = await eraseAccount(testDb.orm.em.fork(), victim.userId, { batchSize: 25 });
 
@@ -42,6 +51,12 @@ describe('account erasure', () => {
     expect(receipt.batches).toBeGreaterThan(5);
     expect(await census(victimNeedles)).toEqual([]);
     expect(await census(bystanderNeedles)).toEqual(bystanderBefore);
+    // Nothing of the erased messages stays in the search index; the bystander's entries do.
+    expect(await query<{ n: string }>(em, unindexed, [])).toEqual([{ n: '0' }]);
+    const [{ n: left }] = (await query<{ n: string }>(em, `select count(*) as n from chat_message_search`, [])) as [
+      { n: string },
+    ];
+    expect(Number(left)).toBeGreaterThanOrEqual(30);
     // The receipt names no one, and the admin's row about the user stays as a bare record.
     const [stored] = await query<Record<string, unknown>>(em, `select * from account_erasures where id = $1`, [
       receipt.erasureId,

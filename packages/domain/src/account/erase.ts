@@ -12,6 +12,7 @@ import {
   ERASURE_RECEIPT,
   FINISH_ERASURE,
   HIDE_USER,
+  ident,
   LEGAL_HOLDS_OF_USER,
   OWN_AUDIT_ROWS,
   REVOKE_KEYS,
@@ -86,6 +87,19 @@ export async function startErasure(em: EntityManager, userId: string): Promise<s
   });
 }
 
+/**
+ * Rows kept without foreign keys on purpose (a bulk delete of messages fires no per-row trigger
+ * for them), so the catalog does not tie them to the user: the message search index and its
+ * queue. They go before their messages; left behind, an erased account's words would stay in the
+ * index.
+ */
+const UNLINKED_INDEXES: Record<string, { table: string; column: string }[]> = {
+  chat_messages: [
+    { table: 'chat_message_search', column: 'message_id' },
+    { table: 'chat_message_search_queue', column: 'message_id' },
+  ],
+};
+
 /** Finishes running erasures whose process died (no batch for `staleAfterSeconds`). */
 export async function resumeStaleErasures(
   em: EntityManager,
@@ -152,6 +166,10 @@ export async function runErasure(
   const { tables } = await readOwnership(em);
   for (const table of [...tables].reverse()) {
     if (signal?.aborted) break;
+    for (const index of UNLINKED_INDEXES[table.name] ?? []) {
+      const indexed = `${ident(index.column)} in (select id from ${ident(table.name)} where ${ownedRows(table.owned)})`;
+      await drain(index.table, deleteSome(index.table, indexed, '$3'), [erasure.user_id, erasure.anonymous_ids, batchSize]);
+    }
     await drain(table.name, deleteSome(table.name, ownedRows(table.owned), '$3'), [
       erasure.user_id,
       erasure.anonymous_ids,

@@ -7,7 +7,7 @@ import { appendMessage } from '../messages/append.ts';
 import { toMessage } from '../messages/rows.ts';
 import { auditActorOf, ownerOf, type Actor, type Principal } from '../principal.ts';
 import { assembleContext } from './context.ts';
-import { noMemories, type MemoriesSource } from './memories.ts';
+import { storedMemories, type MemoriesSource } from './memories.ts';
 import { builtinResponder, estimateTokens, openAiResponder, ResponderError, type Responder } from './responders.ts';
 import { resolveChatSettings, type ChatDefaults, type ChatSettings } from './settings.ts';
 import {
@@ -129,7 +129,7 @@ export class ConversationLoop {
 
   constructor(options: ConversationLoopOptions) {
     this.options = options;
-    this.memories = options.memories ?? noMemories;
+    this.memories = options.memories ?? storedMemories;
     this.onError = options.onError ?? (() => undefined);
     const { defaults } = options;
     const builtin = builtinResponder({ tokenDelayMs: defaults.builtinTokenDelayMs });

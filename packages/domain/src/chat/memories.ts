@@ -1,4 +1,5 @@
 import type { EntityManager } from '@threadstore/db';
+import { memoriesContext } from '../memories/context.ts';
 import type { Principal } from '../principal.ts';
 
 /** One memory placed in a prompt. */
@@ -17,14 +18,21 @@ export interface MemoriesQuery {
 }
 
 /**
- * Where the conversation loop gets "the user's best memories for this prompt". The seam for the
- * knowledge domain's `memoriesContext(em, principal, {query, projectId?, agent?, limit?, tokenBudget?})`:
- * wire it with `{ forPrompt: (em, principal, query) => memoriesContext(em, principal, query).then(…) }`
- * where the ConversationLoop is created (apps/api/src/server.ts, `memories` option).
+ * Where the conversation loop gets "the user's best memories for this prompt": by default the
+ * memories domain (`storedMemories`, the same ranking as `memories.context`); tests and
+ * benchmarks may pass another source where the ConversationLoop is created (`memories` option).
  */
 export interface MemoriesSource {
   forPrompt(em: EntityManager, principal: Principal, query: MemoriesQuery): Promise<PromptMemory[]>;
 }
 
-/** Until the knowledge domain lands: no memories. */
+/** No memories at all. */
 export const noMemories: MemoriesSource = { forPrompt: () => Promise.resolve([]) };
+
+/** The caller's stored memories ranked for the prompt, exactly as `memories.context` answers. */
+export const storedMemories: MemoriesSource = {
+  async forPrompt(em, principal, query) {
+    const context = await memoriesContext(em, principal, query);
+    return context.items.map(({ memory }) => ({ id: memory.id, content: memory.content }));
+  },
+};

@@ -375,7 +375,11 @@ export async function finishTurn(
               completion_tokens = ${bind(finish.completionTokens)}, cost = round(${cost}, 10),
               latency_ms = ${bind(finish.latencyMs)}, context_record = ${bind(JSON.stringify(finish.context))}::jsonb
          from t where m.id = ${bind(messageId)}
-       returning m.cost, t.session_id
+       returning m.id, m.cost, t.session_id
+     ), search as (
+       -- The answer was queued for search when its empty placeholder was appended, and may have
+       -- been indexed empty since: queue it again now that its text is final.
+       insert into chat_message_search_queue (message_id) select m.id from m on conflict do nothing
      ), s as (
        update chat_sessions s set total_cost = s.total_cost + m.cost, round_number = s.round_number + 1,
               last_activity_at = now(), version = s.version + 1

@@ -7,7 +7,7 @@ import { query } from './sql.ts';
  *     locked, so any number of indexers (the worker's loop, a manual job run) drain side by side
  *     without taking the same id twice or waiting on each other.
  *  2. `indexed` computes their vectors and stores them. A message deleted (or purged) before its
- *     turn is left out: it would never be shown. ON CONFLICT makes a re-queued id harmless.
+ *     turn is left out: it would never be shown. A re-queued id is indexed again (the conversation loop re-queues an answer once it is final).
  * A batch that fails (a vector over PostgreSQL's 1 MB limit cannot happen: the text is cut at
  * FTS_SOURCE_CHARS) rolls back whole, its ids still queued.
  */
@@ -22,7 +22,8 @@ const INDEX_BATCH = `
     select m.id, m.session_id, to_tsvector('simple'::regconfig, left(m.content, ${FTS_SOURCE_CHARS}))
       from batch join chat_messages m on m.id = batch.message_id
      where m.deleted_at is null
-    on conflict (message_id) do nothing
+    -- A message queued again (an answer the conversation loop finished writing) is re-indexed.
+    on conflict (message_id) do update set search_vector = excluded.search_vector
     returning 1
   )
   select (select count(*) from batch)::int as taken, (select count(*) from indexed)::int as indexed`;
