@@ -22,9 +22,5 @@ export {
 } from './definitions/stuck-run-reaper.ts';
 export { vacuumAnalyzeJob, vacuumAnalyzePayload, type VacuumAnalyzePayload } from './definitions/vacuum-analyze.ts';
 export { xpRollupJob, xpRollupPayload, type XpRollupPayload } from './definitions/xp-rollup.ts';
-export {
-  accountErasureJob,
-  accountErasurePayload,
-  type AccountErasurePayload,
-} from './definitions/account-erasure.ts';
+export { accountErasureJob, accountErasurePayload, type AccountErasurePayload } from './definitions/account-erasure.ts';
 export { searchIndexJob, searchIndexPayload, type SearchIndexPayload } from './definitions/search-index.ts';

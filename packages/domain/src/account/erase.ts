@@ -168,7 +168,11 @@ export async function runErasure(
     if (signal?.aborted) break;
     for (const index of UNLINKED_INDEXES[table.name] ?? []) {
       const indexed = `${ident(index.column)} in (select id from ${ident(table.name)} where ${ownedRows(table.owned)})`;
-      await drain(index.table, deleteSome(index.table, indexed, '$3'), [erasure.user_id, erasure.anonymous_ids, batchSize]);
+      await drain(index.table, deleteSome(index.table, indexed, '$3'), [
+        erasure.user_id,
+        erasure.anonymous_ids,
+        batchSize,
+      ]);
     }
     await drain(table.name, deleteSome(table.name, ownedRows(table.owned), '$3'), [
       erasure.user_id,

@@ -13,7 +13,12 @@ describe("the conversation loop's memories (storedMemories, the loop's default s
     const alice = await createTestUser(em, { name: 'alice' });
     const bob = await createTestUser(em, { name: 'bob' });
     const remember = (principal: typeof alice.principal, content: string) =>
-      createMemory(testDb.orm.em.fork(), actorFor(principal), ZCreateMemoryInput.parse({ content }), DEFAULT_CONTENT_LIMITS);
+      createMemory(
+        testDb.orm.em.fork(),
+        actorFor(principal),
+        ZCreateMemoryInput.parse({ content }),
+        DEFAULT_CONTENT_LIMITS,
+      );
     const { memory } = await remember(alice.principal, 'Alice wants every answer in Portuguese');
     await remember(bob.principal, 'Bob wants every answer in German');
 
