@@ -74,12 +74,7 @@ describe('db:backup and db:restore', () => {
     expect(total).toBeGreaterThanOrEqual(50 + 50 + 2_000 + 30); // plus rows the migrations seed
     expect(report).toEqual({ tables: manifest.tables.length, rows: total, laterMigrations: [] });
     expect(await fingerprint(target.db.url)).toEqual(await fingerprint(source.db.url));
-    // Generated columns were recomputed, and identity/serial ids continue after the loaded ones.
-    const [search] = await query<{ n: string }>(
-      target.db.url,
-      `select count(*) as n from chat_messages where search_vector @@ to_tsquery('simple', 'quoted')`,
-    );
-    expect(Number(search!.n)).toBe(2_000);
+    // Identity/serial ids continue after the loaded ones.
     await query(
       target.db.url,
       `insert into audit_log (actor_type, action, subject_type) values ('system', 'after', 'x')`,

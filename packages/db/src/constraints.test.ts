@@ -44,6 +44,8 @@ const FIXTURE = `
   insert into entity_relationships (source_id, target_id, type) values ('${N1}', '${N2}', 'employs');
   insert into investigations (id, owner_id, title, query) values ('${INV1}', '${U1}', 'Contracts', 'who signed?');
   insert into retention_policies (scope, user_id, target, legal_hold) values ('user', '${U1}', 'all', true);
+  insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'running');
+  insert into account_erasures (user_id) values ('${U2}');
 `;
 
 const session = (values: string) => `insert into chat_sessions ${values}`;
@@ -89,6 +91,18 @@ const CASES: Record<string, string> = {
   chat_messages_latency_non_negative_check: message('seq, latency_ms', '2, -1'),
   chat_messages_client_message_id_not_blank_check: message('seq, client_message_id', `2, ''`),
   chat_messages_not_own_parent_check: `update chat_messages set parent_id = id where id = '${M1}'`,
+  chat_messages_generation_status_check: message('seq, generation_status', `2, 'thinking'`),
+
+  chat_turns_session_id_foreign: `insert into chat_turns (session_id, user_message_id, status) values ('${MISSING}', '${M1}', 'queued')`,
+  chat_turns_session_client_message_id_unique: `insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'queued')`,
+  chat_turns_status_check: `insert into chat_turns (session_id, user_message_id, status) values ('${S1}', '${M1}', 'paused')`,
+  chat_turns_one_running_per_session: `insert into chat_turns (session_id, user_message_id, status) values ('${S1}', '${M1}', 'running')`,
+
+  account_erasures_running_user_unique: `insert into account_erasures (user_id) values ('${U2}')`,
+  account_erasures_running_has_subject_check: `insert into account_erasures (user_id) values (null)`,
+  account_erasures_receipt_anonymous_check: `insert into account_erasures (user_id, status, finished_at) values ('${U1}', 'completed', now())`,
+  account_erasures_status_check: `insert into account_erasures (user_id, status, finished_at) values (null, 'paused', now())`,
+
   chat_messages_role_check: `insert into chat_messages (session_id, seq, role, content) values ('${S1}', 2, 'robot', 'x')`,
 
   memories_user_id_foreign: `insert into memories (user_id, kind, content) values ('${MISSING}', 'episodic', 'x')`,
