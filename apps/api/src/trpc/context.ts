@@ -144,7 +144,7 @@ export function createContext(
       clientAddress: req.socket.remoteAddress ?? null,
     });
     const { principal, failure } = await authenticator
-      .authenticate(withConnectionParams(req.headers, info.connectionParams), ctx.em)
+      .authenticate(withConnectionParams(req.headers, info?.connectionParams), ctx.em)
       .catch((error: unknown) => {
         // Checking an API key or a user needs the database; without it, say so rather than 500.
         if (isDatabaseUnavailable(error)) {
