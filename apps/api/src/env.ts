@@ -44,6 +44,10 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // Calls in one batched tRPC request (the typed client batches calls made in the same tick);
     // larger batches get a 400, so one request cannot fan out into hundreds of queries.
     LIMIT_MAX_BATCH_CALLS: positiveInt(100),
+    // Calls without credentials (anonymous visitors, no principal) running at once, and waiting
+    // beyond that; keep it below DATABASE_POOL_MAX so signed-in callers always find a connection.
+    LIMIT_ANONYMOUS_CONCURRENCY: positiveInt(5),
+    LIMIT_ANONYMOUS_QUEUE: z.coerce.number().int().min(0).default(500),
     LIMIT_DEFAULT_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.defaultPageSize),
     LIMIT_MAX_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxPageSize),
 

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { createTestUser } from '@threadstore/domain/testing';
@@ -11,7 +14,7 @@ describe('a burst of unauthenticated probes', () => {
   const testDb = useTestDatabase();
   let api: RunningApi;
   beforeAll(async () => {
-    api = await startApi(testDb.orm, { LIMIT_MAX_BATCH_CALLS: 50 });
+    api = await startApi(testDb.orm, { LIMIT_MAX_BATCH_CALLS: 50, LIMIT_ANONYMOUS_CONCURRENCY: 3 });
   });
   afterAll(() => api?.close());
 
@@ -47,6 +50,43 @@ describe('a burst of unauthenticated probes', () => {
     expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
     const history = await client.messages.history.query({ sessionId: session.id });
     expect(history.items.map((m) => m.content)).toEqual([0, 1, 2, 3, 4].map((i) => `message ${i}`));
+  });
+
+  it('keeps the pool for signed-in callers while a burst of anonymous calls is stuck', async () => {
+    const client = await apiKeyClient();
+    const session = await client.sessions.create.mutate({ title: 'mine' });
+    await client.messages.append.mutate({ sessionId: session.id, role: 'user', content: 'still readable' });
+    // Every sessions.create writes an audit row; with the audit table locked, 20 anonymous
+    // creates cannot finish. Without a bound they would hold every pooled connection (10) until
+    // the lock goes, and the signed-in user's read would wait for it.
+    const locker = new pg.Client({ connectionString: testDb.db.url });
+    await locker.connect();
+    await locker.query('begin');
+    await locker.query('lock table audit_log in access exclusive mode');
+    const stuck: Promise<string>[] = [];
+    try {
+      stuck.push(
+        ...Array.from({ length: 20 }, () =>
+          api
+            .client({ 'x-session-id': randomUUID() })
+            .sessions.create.mutate({ title: 'stuck' })
+            .then(
+              () => 'created',
+              (error: { data?: { code?: string } }) => error.data?.code ?? 'failed',
+            ),
+        ),
+      );
+      await sleep(500);
+      const started = performance.now();
+      const history = await client.messages.history.query({ sessionId: session.id });
+      expect(history.items.map((m) => m.content)).toEqual(['still readable']);
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await locker.query('rollback');
+      await locker.end();
+    }
+    // Once the lock goes, every waiting anonymous call is served: none was dropped.
+    expect(await Promise.all(stuck)).toEqual(Array.from({ length: 20 }, () => 'created'));
   });
 
   it('refuses a batch of more calls than LIMIT_MAX_BATCH_CALLS with a typed 400', async () => {

@@ -22,6 +22,7 @@ import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { createLive, type LiveOptions } from './live/live.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
+import { createCallShare } from './trpc/call-share.ts';
 import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 
 export type ApiServerConfig = AuthConfig &
@@ -36,6 +37,8 @@ export type ApiServerConfig = AuthConfig &
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
     | 'LIMIT_MAX_BATCH_CALLS'
+    | 'LIMIT_ANONYMOUS_CONCURRENCY'
+    | 'LIMIT_ANONYMOUS_QUEUE'
     | 'METRICS_ENABLED'
     | 'METRICS_BEARER_TOKEN'
     | 'RATE_LIMIT_PER_MINUTE'
@@ -98,6 +101,7 @@ export function createApiServer({
     limits,
     live,
     rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
+    anonymousShare: createCallShare({ limit: config.LIMIT_ANONYMOUS_CONCURRENCY, queue: config.LIMIT_ANONYMOUS_QUEUE }),
     authenticator,
     localAccounts: createLocalAccounts(config),
     jobQueue,

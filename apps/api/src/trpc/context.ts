@@ -14,6 +14,7 @@ import { detachedMetrics, type ApiMetrics } from '../metrics.ts';
 import { createReadinessMonitor, type ReadinessMonitor } from '../routers/health/readiness.ts';
 import { TRPCError } from '@trpc/server';
 import { isDatabaseUnavailable } from './database-unavailable.ts';
+import { unlimitedShare, type CallShare } from './call-share.ts';
 import { unlimited, type RateLimiter } from './rate-limit.ts';
 
 /** The settings procedures (and the error formatter) read; tests state exactly these. */
@@ -28,6 +29,8 @@ export interface ContextDependencies {
   /** Content and page limits; tests that do not care get the defaults. */
   limits?: ContentLimits;
   rateLimiter?: RateLimiter;
+  /** How many calls without credentials may run at once (by default: no bound). */
+  anonymousShare?: CallShare;
   /** The worker's queues, for the admin procedures; null where no queue is wired (most tests). */
   jobQueue?: JobQueue | null;
   /** Signs local accounts' tokens; null (the default) where local accounts are off. */
@@ -45,6 +48,7 @@ export interface Context {
   config: RequestConfig;
   limits: ContentLimits;
   rateLimiter: RateLimiter;
+  anonymousShare: CallShare;
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
   readiness: ReadinessMonitor;
@@ -79,6 +83,7 @@ export function createContextInner({
   config,
   limits = DEFAULT_CONTENT_LIMITS,
   rateLimiter = unlimited,
+  anonymousShare = unlimitedShare,
   jobQueue = null,
   localAccounts = null,
   readiness,
@@ -101,6 +106,7 @@ export function createContextInner({
     config,
     limits,
     rateLimiter,
+    anonymousShare,
     jobQueue,
     localAccounts,
     readiness:

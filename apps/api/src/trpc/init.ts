@@ -104,6 +104,18 @@ const rateLimit = t.middleware(async ({ ctx, next }) => {
 });
 
 /**
+ * Calls without credentials run within their bounded share of the pool (see call-share.ts), so
+ * a burst of them cannot starve signed-in users. Not subscriptions, and not `chat.send`: they
+ * wait on the change feed or the model for most of their life, not on a database connection.
+ */
+const UNBOUNDED_WAITS = new Set(['chat.send']);
+const shareForUnauthenticated = t.middleware(({ ctx, path, type, next }) => {
+  const unauthenticated = ctx.principal === null || ctx.principal.kind === 'anonymous';
+  if (!unauthenticated || type === 'subscription' || UNBOUNDED_WAITS.has(path)) return next();
+  return ctx.anonymousShare.run(() => next());
+});
+
+/**
  * Whose budgets a call spends. Anyone can mint anonymous ids (a fresh X-Session-ID per request),
  * so anonymous visitors spend their address's budget as well as their own; users and API keys
  * only their own (many of them may sit behind one proxy).
@@ -160,7 +172,11 @@ const requireAdmin = t.middleware(({ ctx, next }) => {
 /** @see https://trpc.io/docs/v11/server/routers */
 export const router = t.router;
 /** Anyone, signed in or not (health, sign-up, sign-in). @see https://trpc.io/docs/v11/server/procedures */
-export const publicProcedure = t.procedure.use(measure).use(translateErrors).use(rateLimit);
+export const publicProcedure = t.procedure
+  .use(measure)
+  .use(translateErrors)
+  .use(rateLimit)
+  .use(shareForUnauthenticated);
 /** Any principal: a user, an API key (scoped: queries need `read`, mutations `write`) or an anonymous visitor. */
 export const principalProcedure = publicProcedure.use(requirePrincipal);
 /** A signed-in user, directly or through an API key; never an anonymous visitor. */
