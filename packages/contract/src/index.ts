@@ -19,5 +19,4 @@ export * from './knowledge.ts';
 export * from './memories.ts';
 export * from './account.ts';
 export * from './retention.ts';
-export * from './project-settings.ts';
 export * from './chat.ts';
