@@ -58,8 +58,14 @@ export function createLive({
   let reaper: NodeJS.Timeout | null = null;
   let markConnected: () => void = () => undefined;
   const connected = new Promise<void>((resolve) => (markConnected = resolve));
-  const reap = () =>
-    loop.reap().catch((error: unknown) => logger.warn({ err: error }, 'reaping interrupted answers failed'));
+  let stopped = false;
+  // The reap in flight, if any: stop() waits for it, so nothing of this process still holds a
+  // pooled connection once the server is closed (the ORM's close would wait for it forever).
+  let reaping: Promise<void> = Promise.resolve();
+  const reap = () => {
+    reaping = loop.reap().catch((error: unknown) => logger.warn({ err: error }, 'reaping interrupted answers failed'));
+    return reaping;
+  };
   return {
     feed,
     loop,
@@ -74,7 +80,7 @@ export function createLive({
       // not in a while, and then every few seconds by whichever process looks first.
       feed.start(() => {
         markConnected();
-        if (reaper !== null) return;
+        if (stopped || reaper !== null) return;
         void reap();
         reaper = setInterval(() => void reap(), reapIntervalMs);
         reaper.unref();
@@ -82,7 +88,9 @@ export function createLive({
       return Promise.resolve();
     },
     async stop() {
+      stopped = true;
       if (reaper !== null) clearInterval(reaper);
+      await reaping;
       await loop.close();
       await feed.stop();
     },
