@@ -45,6 +45,8 @@ describe('the conversation loop across API processes', { timeout: 180_000 }, () 
         CHAT_MODEL: 'fake-1',
         CHAT_OPENAI_BASE_URL: model.url,
         CHAT_FLUSH_INTERVAL_MS: '50',
+        // Every test client shares 127.0.0.1: the per-address budget would refuse the polling.
+        RATE_LIMIT_ADDRESS_PER_MINUTE: '0',
       },
       API_DIR,
     );
