@@ -7,6 +7,8 @@
  *   pnpm bench:knowledge            full run, writes bench/results/knowledge-<date>.md
  *   pnpm bench:knowledge --quick    small data set, 1 round; writes nothing unless --out
  *   options: --rounds N, --out FILE; DATABASE_URL=… uses that server instead of an embedded one
+ *   --reuse: keep the seeded database of an earlier run (migrated to this code) instead of seeding
+ *   again; --seed-only: seed and stop. KNOWLEDGE_BENCH_DATABASE names the database.
  *
  * Per workload: the API's capacity with 8 clients in a closed loop, then latency at a fixed
  * arrival rate of half that capacity (open loop, at most 8 requests in flight), the same rate
@@ -17,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import * as prettier from 'prettier';
 import { openBenchDatabase } from '../api/database.ts';
 import { percentile, runLoad, type HttpRequest } from '../api/load.ts';
@@ -28,7 +31,13 @@ const POOL_MAX = 10;
 const CLIENTS = 8;
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    out: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    'seed-only': { type: 'boolean', default: false },
+  },
 });
 const shape = args.quick ? QUICK_SHAPE : FULL_SHAPE;
 const rounds = Number(args.rounds ?? (args.quick ? 1 : 3));
@@ -139,6 +148,32 @@ async function measure(server: ServerProcess, workload: Workload, ratePerSecond?
   };
 }
 
+/**
+ * The seeded data set: read back from the database when --reuse found one seeded earlier, else
+ * seeded now and recorded there (the API keys and ids the requests need).
+ */
+async function seededOnce(url: string, reused: boolean): Promise<Seeded> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (reused) {
+      const { rows } = await client.query<{ seeded: Seeded }>(
+        `select seeded from bench_seeded where to_regclass('bench_seeded') is not null`,
+      ).catch(() => ({ rows: [] as { seeded: Seeded }[] }));
+      if (rows[0] !== undefined) {
+        log('reusing the data set seeded earlier');
+        return rows[0].seeded;
+      }
+    }
+    const seeded = await seed(url, shape, log);
+    await client.query('create table if not exists bench_seeded (seeded jsonb not null)');
+    await client.query('insert into bench_seeded (seeded) values ($1)', [JSON.stringify(seeded)]);
+    return seeded;
+  } finally {
+    await client.end();
+  }
+}
+
 const stops: (() => Promise<void>)[] = [];
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 async function stopAll(): Promise<void> {
@@ -148,11 +183,13 @@ async function stopAll(): Promise<void> {
 try {
   const machine = describeMachine();
   const db = await openBenchDatabase(process.env.DATABASE_URL, log, {
-    database: 'threadstore_bench_knowledge',
+    database: process.env.KNOWLEDGE_BENCH_DATABASE ?? 'threadstore_bench_knowledge',
     dataDirName: 'postgres-knowledge',
+    keep: args.reuse,
   });
   stops.push(db.stop);
-  const seeded = await seed(db.url, shape, log);
+  const seeded = await seededOnce(db.url, db.reused);
+  if (args['seed-only']) process.exit(0);
   log(
     `seeded ${seeded.entries} entries (${seeded.chunks} slices), ${seeded.memories} memories in ${seeded.seconds.toFixed(0)} s`,
   );

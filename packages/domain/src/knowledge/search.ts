@@ -4,7 +4,7 @@ import { bindings, query } from '../messages/sql.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.ts';
 import type { Principal } from '../principal.ts';
 import { userIdOf } from '../projects/access.ts';
-import { parseSearchQuery, tsQueryText } from '../search/query.ts';
+import { parseSearchQuery, RANK_CURSOR_KEY, tsQueryText } from '../search/query.ts';
 import { entryFilters, toSummary } from './entries.ts';
 import {
   headlineSql,
@@ -15,9 +15,6 @@ import {
   tsQueryByLanguage,
   type SummaryRow,
 } from './sql.ts';
-
-/** A rank as PostgreSQL prints a real: shortest exact text, so the cursor repeats it bit for bit. */
-const RANK_KEY = /^-?(\d+(\.\d+)?(e[-+]?\d+)?|0)$/;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -73,7 +70,7 @@ export function knowledgeSearchStatement(
   ];
   const pageWhere = ['e.deleted_at is null', ...entryFilters(bind, input)];
   if (input.cursor !== undefined) {
-    const after = decodeCursor(input.cursor, binding, RANK_KEY);
+    const after = decodeCursor(input.cursor, binding, RANK_CURSOR_KEY);
     pageWhere.push(`(m.rank, e.id) < (${bind(after.key)}::real, ${bind(after.id)}::uuid)`);
   }
   const text = `with matches as (
