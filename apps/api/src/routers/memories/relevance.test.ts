@@ -3,6 +3,7 @@ import { useTestDatabase } from '@threadstore/db/testing';
 import type { Principal } from '@threadstore/domain';
 import { createTestUser } from '@threadstore/domain/testing';
 import { callerAs } from '../../testing/caller.ts';
+import { expectResultsOrBadRequest } from '../../testing/hostile-queries.ts';
 
 const testDb = useTestDatabase();
 
@@ -63,5 +64,14 @@ describe('memories.search relevance on a hand-written corpus', () => {
     expect(await top('epineph', true)).toEqual(['allergy']);
     expect(await top('epineph')).toEqual([]);
     expect(await top('epineph ', true)).toEqual([]);
+  });
+
+  it('answers hostile queries with results or a clear BAD_REQUEST', async () => {
+    await expectResultsOrBadRequest((query, prefix) =>
+      callerAs(testDb.orm, principal).memories.search({ query, prefix }),
+    );
+    await expect(callerAs(testDb.orm, principal).memories.search({ query: '-only' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 });
