@@ -1,3 +1,4 @@
+import { KNOWLEDGE_CHUNK_CHARS } from '@threadstore/db';
 import { generateApiKey, hashApiKey } from '@threadstore/domain';
 import pg from 'pg';
 
@@ -39,6 +40,18 @@ export const QUICK_SHAPE: Shape = {
 export const VOCABULARY = 50_000;
 const WORD = `'lex' || floor(${VOCABULARY} * random() ^ 3)::int`;
 
+/**
+ * The full-text slices of every entry, KNOWLEDGE_CHUNK_CHARS ($1) characters each (exported so a
+ * data set seeded with another slice size can be sliced again).
+ */
+export const INDEX_CHUNKS = `insert into knowledge_chunks (entry_id, ordinal, owner_id, project_id, language, start_char, length_chars, search_vector)
+   select e.id, s.n, e.owner_id, e.project_id, e.language, s.n * $1::int,
+          least($1::int, greatest(length(e.content) - s.n * $1::int, 0)),
+          case when s.n = 0 then setweight(to_tsvector('english'::regconfig, e.title), 'A') else ''::tsvector end
+          || setweight(to_tsvector('english'::regconfig, substr(e.content, s.n * $1::int + 1, $1::int)), 'D')
+     from knowledge_entries e
+    cross join lateral generate_series(0, greatest((length(e.content) - 1) / $1::int, 0)) as s(n)`;
+
 export interface Seeded {
   knowledgeOwner: { id: string; apiKey: string };
   memoryUsers: { id: string; apiKey: string }[];
@@ -53,7 +66,7 @@ export interface Seeded {
 
 /**
  * Set-based seeding (generate_series), the same rows the API would write: entries in English with
- * their full-text slices (32,768 characters each, the title weighted A in the first), and
+ * their full-text slices (KNOWLEDGE_CHUNK_CHARS characters each, the title weighted A in the first), and
  * memories as current first versions. Slices here are cut at fixed offsets, not at whitespace
  * as the API cuts them: a word split at a boundary only affects the seeded long documents.
  */
@@ -94,15 +107,7 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
       );
     }
     log('indexing the entries (full-text slices)…');
-    await one(
-      `insert into knowledge_chunks (entry_id, ordinal, owner_id, project_id, language, start_char, length_chars, search_vector)
-       select e.id, s.n, e.owner_id, e.project_id, e.language, s.n * 32768,
-              least(32768, greatest(length(e.content) - s.n * 32768, 0)),
-              case when s.n = 0 then setweight(to_tsvector('english'::regconfig, e.title), 'A') else ''::tsvector end
-              || setweight(to_tsvector('english'::regconfig, substr(e.content, s.n * 32768 + 1, 32768)), 'D')
-         from knowledge_entries e
-        cross join lateral generate_series(0, greatest((length(e.content) - 1) / 32768, 0)) as s(n)`,
-    );
+    await one(INDEX_CHUNKS, [KNOWLEDGE_CHUNK_CHARS]);
 
     log(`seeding ${shape.memoryUsers * shape.memoriesPerUser} memories of ${shape.memoryUsers} users…`);
     await one(
