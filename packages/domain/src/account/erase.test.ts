@@ -133,7 +133,11 @@ describe('account erasure', () => {
     const victim = await seedAccount(em, { messages: 200 });
     const child = spawn(
       process.execPath,
-      [join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'erase-until-killed.ts'), testDb.db.url, victim.userId],
+      [
+        join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'erase-until-killed.ts'),
+        testDb.db.url,
+        victim.userId,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));

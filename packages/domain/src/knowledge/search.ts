@@ -77,7 +77,8 @@ export function knowledgeSearchStatement(
     const after = decodeCursor(input.cursor, binding, RANK_CURSOR_KEY);
     pageWhere.push(`(m.rank, m.entry_id) < (${bind(after.key)}::real, ${bind(after.id)}::uuid)`);
   }
-  const filteredBy = filters.length === 0 ? '' : 'join knowledge_entries e on e.id = m.entry_id and e.deleted_at is null';
+  const filteredBy =
+    filters.length === 0 ? '' : 'join knowledge_entries e on e.id = m.entry_id and e.deleted_at is null';
   const text = `with matches as (
        select distinct on (c.entry_id) c.entry_id, c.start_char, c.length_chars,
               ts_rank(c.search_vector, ${tsQueryByLanguage('c.language', bind, queryText)}) as rank
