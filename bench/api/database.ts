@@ -62,8 +62,7 @@ export async function openBenchDatabase(
     let dataDir = server.dataDir;
     let reused = false;
     try {
-      reused =
-        keep && (await admin.query(`select from pg_database where datname = $1`, [database])).rows.length === 1;
+      reused = keep && (await admin.query(`select from pg_database where datname = $1`, [database])).rows.length === 1;
       if (!reused) {
         await admin.query(`drop database if exists ${database} with (force)`);
         await admin.query(`create database ${database}`);
