@@ -9,6 +9,7 @@
  *
  * Three rounds; the account is seeded again for each. DATABASE_URL selects a server (the
  * benchmark creates its own database there), else an embedded PostgreSQL under bench/.data.
+ * BENCH_OUT names the report file (default bench/results/account-<date>.md).
  */
 import { loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
@@ -208,6 +209,8 @@ const report = [
   '```',
   '',
 ].join('\n');
-const out = join(import.meta.dirname, '..', 'results', `account-${new Date().toISOString().slice(0, 10)}.md`);
+const out =
+  process.env.BENCH_OUT ??
+  join(import.meta.dirname, '..', 'results', `account-${new Date().toISOString().slice(0, 10)}.md`);
 await writeFile(out, report);
 console.log(`\nwritten to ${out}`);

@@ -31,8 +31,14 @@ export async function openBenchDatabase(
   adminUrl: string | undefined,
   log: (line: string) => void,
   // Another benchmark (bench/maintenance) passes its own names, so the two can run side by side.
-  { database = BENCH_DATABASE, dataDirName = 'postgres' }: { database?: string; dataDirName?: string } = {},
-): Promise<BenchDatabase> {
+  // `keep`: an existing database of that name is migrated and reused, not replaced (a benchmark
+  // whose seeding takes longer than its measurement can seed once and measure several times).
+  {
+    database = BENCH_DATABASE,
+    dataDirName = 'postgres',
+    keep = false,
+  }: { database?: string; dataDirName?: string; keep?: boolean } = {},
+): Promise<BenchDatabase & { reused: boolean }> {
   let server: { adminUrl: string; stop(): Promise<void>; dataDir: string | null };
   if (adminUrl === undefined) {
     const dir = join(import.meta.dirname, '..', '.data');
@@ -54,9 +60,13 @@ export async function openBenchDatabase(
     const admin = new pg.Client({ connectionString: server.adminUrl });
     await admin.connect();
     let dataDir = server.dataDir;
+    let reused = false;
     try {
-      await admin.query(`drop database if exists ${database} with (force)`);
-      await admin.query(`create database ${database}`);
+      reused = keep && (await admin.query(`select from pg_database where datname = $1`, [database])).rows.length === 1;
+      if (!reused) {
+        await admin.query(`drop database if exists ${database} with (force)`);
+        await admin.query(`create database ${database}`);
+      }
       dataDir ??= (await admin.query<{ setting: string }>(`show data_directory`)).rows[0]!.setting;
     } finally {
       await admin.end();
@@ -69,7 +79,7 @@ export async function openBenchDatabase(
     } finally {
       await orm.close();
     }
-    return { url: url.toString(), postmasterPid: await postmasterPid(dataDir), stop: () => server.stop() };
+    return { url: url.toString(), postmasterPid: await postmasterPid(dataDir), stop: () => server.stop(), reused };
   } catch (error) {
     await server.stop();
     throw error;

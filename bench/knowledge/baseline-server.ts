@@ -1,5 +1,5 @@
 /**
- * The baseline: a bare `node:http` + `pg` server answering knowledge.search and memories.context
+ * The baseline: a bare `node:http` + `pg` server answering knowledge.search, memories.context and messages.search
  * on the API's paths, in its JSON shape, running the very statements the API runs (built by the
  * same domain functions) and mapping rows with the same functions, on a pool of the same size.
  * It leaves out what the API adds around that SQL: tRPC, zod validation, API-key
@@ -9,16 +9,24 @@
  * Run by main.ts as a child process; it reads BENCH_DATABASE_URL, BENCH_PORT, BENCH_POOL_MAX.
  */
 import { createServer } from 'node:http';
-import { DEFAULT_CONTENT_LIMITS, ZMemoriesContextInput, ZSearchKnowledgeInput } from '@threadstore/contract';
+import {
+  DEFAULT_CONTENT_LIMITS,
+  ZMemoriesContextInput,
+  ZSearchKnowledgeInput,
+  ZSearchMessagesInput,
+} from '@threadstore/contract';
 import { connectionSettingsFromUrl, pgClientConfig } from '@threadstore/db';
 import {
   contextOf,
   knowledgeSearchPage,
   knowledgeSearchStatement,
   memoriesContextStatement,
+  messageSearchPage,
+  messageSearchStatement,
   pageSize,
   type ContextRow,
   type KnowledgeHitRow,
+  type MessageHitRow,
 } from '@threadstore/domain';
 import pg from 'pg';
 
@@ -39,6 +47,13 @@ async function answer(path: string, input: unknown, userId: string): Promise<unk
     const statement = memoriesContextStatement(userId, ZMemoriesContextInput.parse(input));
     const { rows } = await pool.query<ContextRow>(statement.text, statement.values);
     return contextOf(rows);
+  }
+  if (path === '/trpc/messages.search') {
+    const parsed = ZSearchMessagesInput.parse(input);
+    const size = pageSize(parsed.limit, DEFAULT_CONTENT_LIMITS);
+    const statement = messageSearchStatement({ userId }, parsed, size);
+    const { rows } = await pool.query<MessageHitRow>(statement.text, statement.values);
+    return messageSearchPage(rows, size, statement.binding);
   }
   throw new Error(`no route ${path}`);
 }

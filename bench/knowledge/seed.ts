@@ -1,3 +1,4 @@
+import { KNOWLEDGE_CHUNK_CHARS } from '@threadstore/db';
 import { generateApiKey, hashApiKey } from '@threadstore/domain';
 import pg from 'pg';
 
@@ -10,6 +11,10 @@ export interface Shape {
   memoriesPerUser: number;
   /** Users of the memory benchmark who get an API key (requests pick among them). */
   keyedMemoryUsers: number;
+  /** Messages of the one searching user, in sessions of 1,000. */
+  searcherMessages: number;
+  /** Messages of everyone else (100 per session, 10 sessions per user), in the same search index. */
+  otherMessages: number;
 }
 
 export const FULL_SHAPE: Shape = {
@@ -18,6 +23,8 @@ export const FULL_SHAPE: Shape = {
   memoryUsers: 10_000,
   memoriesPerUser: 100,
   keyedMemoryUsers: 500,
+  searcherMessages: 100_000,
+  otherMessages: 900_000,
 };
 export const QUICK_SHAPE: Shape = {
   entries: 5_000,
@@ -25,24 +32,44 @@ export const QUICK_SHAPE: Shape = {
   memoryUsers: 500,
   memoriesPerUser: 100,
   keyedMemoryUsers: 100,
+  searcherMessages: 10_000,
+  otherMessages: 90_000,
 };
 
 /** The synthetic vocabulary: `lex<n>`, n < VOCABULARY, drawn skewed (n = VOCABULARY·u³) so low n are common. */
 export const VOCABULARY = 50_000;
 const WORD = `'lex' || floor(${VOCABULARY} * random() ^ 3)::int`;
 
+/**
+ * The full-text slices of every entry, KNOWLEDGE_CHUNK_CHARS ($1) characters each (exported so a
+ * data set seeded with another slice size can be sliced again).
+ */
+export const INDEX_CHUNKS = `insert into knowledge_chunks (entry_id, ordinal, owner_id, project_id, language, start_char, length_chars, search_vector)
+   select e.id, s.n, e.owner_id, e.project_id, e.language, s.n * $1::int,
+          least($1::int, greatest(l.chars - s.n * $1::int, 0)),
+          case when s.n = 0 then setweight(to_tsvector('english'::regconfig, e.title), 'A') else ''::tsvector end
+          || setweight(to_tsvector('english'::regconfig, substr(e.content, s.n * $1::int + 1, $1::int)), 'D')
+     from knowledge_entries e
+    -- The body's length once per entry (OFFSET 0 keeps the planner from inlining it into every
+    -- slice, which would read a 5 MB body a thousand times).
+    cross join lateral (select length(e.content) as chars offset 0) l
+    cross join lateral generate_series(0, greatest((l.chars - 1) / $1::int, 0)) as s(n)`;
+
 export interface Seeded {
   knowledgeOwner: { id: string; apiKey: string };
   memoryUsers: { id: string; apiKey: string }[];
+  messageSearcher: { id: string; apiKey: string };
   entries: number;
   chunks: number;
   memories: number;
+  messages: number;
+  searcherMessages: number;
   seconds: number;
 }
 
 /**
  * Set-based seeding (generate_series), the same rows the API would write: entries in English with
- * their full-text slices (32,768 characters each, the title weighted A in the first), and
+ * their full-text slices (KNOWLEDGE_CHUNK_CHARS characters each, the title weighted A in the first), and
  * memories as current first versions. Slices here are cut at fixed offsets, not at whitespace
  * as the API cuts them: a word split at a boundary only affects the seeded long documents.
  */
@@ -83,15 +110,7 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
       );
     }
     log('indexing the entries (full-text slices)…');
-    await one(
-      `insert into knowledge_chunks (entry_id, ordinal, owner_id, project_id, language, start_char, length_chars, search_vector)
-       select e.id, s.n, e.owner_id, e.project_id, e.language, s.n * 32768,
-              least(32768, greatest(length(e.content) - s.n * 32768, 0)),
-              case when s.n = 0 then setweight(to_tsvector('english'::regconfig, e.title), 'A') else ''::tsvector end
-              || setweight(to_tsvector('english'::regconfig, substr(e.content, s.n * 32768 + 1, 32768)), 'D')
-         from knowledge_entries e
-        cross join lateral generate_series(0, greatest((length(e.content) - 1) / 32768, 0)) as s(n)`,
-    );
+    await one(INDEX_CHUNKS, [KNOWLEDGE_CHUNK_CHARS]);
 
     log(`seeding ${shape.memoryUsers * shape.memoriesPerUser} memories of ${shape.memoryUsers} users…`);
     await one(
@@ -111,6 +130,8 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
       [shape.memoriesPerUser],
     );
 
+    const searcherId = await seedMessages(one, shape, log);
+
     const keyed = await one<{ id: string }>(
       `select id from users where issuer = 'bench' and subject like 'memory-user-%' order by subject limit $1`,
       [shape.keyedMemoryUsers],
@@ -124,16 +145,68 @@ export async function seed(url: string, shape: Shape, log: (line: string) => voi
       return key;
     };
     const knowledgeOwner = { id: ownerId, apiKey: await keyOf(ownerId) };
+    const messageSearcher = { id: searcherId, apiKey: await keyOf(searcherId) };
     const memoryUsers: { id: string; apiKey: string }[] = [];
     for (const { id } of keyed) memoryUsers.push({ id, apiKey: await keyOf(id) });
     log('analyze…');
     await one('analyze');
-    const [counts] = await one<{ entries: number; chunks: number; memories: number }>(
+    const [counts] = await one<{ entries: number; chunks: number; memories: number; messages: number }>(
       `select (select count(*)::int from knowledge_entries) as entries, (select count(*)::int from knowledge_chunks) as chunks,
-              (select count(*)::int from memories) as memories`,
+              (select count(*)::int from memories) as memories, (select count(*)::int from chat_message_search) as messages`,
     );
-    return { knowledgeOwner, memoryUsers, ...counts!, seconds: (performance.now() - started) / 1000 };
+    return {
+      knowledgeOwner,
+      memoryUsers,
+      messageSearcher,
+      ...counts!,
+      searcherMessages: shape.searcherMessages,
+      seconds: (performance.now() - started) / 1000,
+    };
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Conversations for messages.search: one user with `searcherMessages` messages (sessions of 1,000)
+ * among everyone else's `otherMessages` (users of 10 sessions of 100), all indexed as the worker's
+ * search indexer indexes them (chat_message_search, 'simple' configuration). Message texts
+ * combine two sentences of a pool drawn once from the same skewed vocabulary.
+ */
+async function seedMessages(
+  one: (sql: string, params?: unknown[]) => Promise<{ id: string }[]>,
+  shape: Shape,
+  log: (line: string) => void,
+): Promise<string> {
+  log(`seeding ${shape.searcherMessages + shape.otherMessages} messages…`);
+  await one(`create temporary table sentences as
+    select f, (select string_agg(${WORD}, ' ') from generate_series(1, 8 + f % 16)) as text from generate_series(0, 4095) f`);
+  const [searcher] = await one(`insert into users (issuer, subject) values ('bench', 'message-searcher') returning id`);
+  const others = Math.ceil(shape.otherMessages / 1_000);
+  await one(
+    `insert into users (issuer, subject) select 'bench', 'message-user-' || g from generate_series(1, $1::int) g`,
+    [others],
+  );
+  await one(
+    `insert into chat_sessions (user_id, title, last_seq, message_count)
+     select $1::uuid, 'searcher ' || g, 1000, 1000 from generate_series(1, $2::int) g
+     union all
+     select u.id, 'other ' || g, 100, 100 from users u cross join generate_series(1, 10) g
+      where u.issuer = 'bench' and u.subject like 'message-user-%'`,
+    [searcher!.id, Math.ceil(shape.searcherMessages / 1_000)],
+  );
+  await one(
+    `insert into chat_messages (session_id, seq, role, content, created_at)
+     select s.id, n, case when n % 2 = 0 then 'assistant' else 'user' end, a.text || ' ' || b.text,
+            now() - make_interval(mins => (s.last_seq - n)::int)
+       from chat_sessions s cross join lateral generate_series(1, s.last_seq) n
+       join sentences a on a.f = (hashtext(s.id::text)::bigint + n * 7919) & 4095
+       join sentences b on b.f = (hashtext(s.id::text)::bigint * 31 + n * 104729) & 4095
+      where s.title like 'searcher %' or s.title like 'other %'`,
+  );
+  await one(
+    `insert into chat_message_search (message_id, session_id, search_vector)
+     select m.id, m.session_id, to_tsvector('simple'::regconfig, m.content) from chat_messages m`,
+  );
+  return searcher!.id;
 }

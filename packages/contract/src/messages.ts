@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ZCursor, ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
+import { ZSearchQuery } from './search.ts';
 
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export const ZMessageRole = z.enum(MESSAGE_ROLES);
@@ -153,20 +154,27 @@ export const ZMessageThread = z.object({
 export type TMessageThread = z.infer<typeof ZMessageThread>;
 
 /**
- * Full-text search over the caller's visible messages, best match first. `query` uses web-search
- * syntax: words (all must match), `"a phrase"`, `or`, `-excluded`. Messages become searchable a
- * few seconds after they are appended (the index is filled off the write path).
+ * Full-text search over the caller's visible messages, best match first. `query` uses the same
+ * web-search syntax as knowledge and memories search: words (all must match), `"a phrase"`,
+ * `OR`, `-excluded`; with `prefix`, the last word also matches words it begins (as-you-type).
+ * An unsearchable query (empty, over 1,000 characters, only punctuation or exclusions) is a
+ * BAD_REQUEST. Messages become searchable a few seconds after they are appended (the index is
+ * filled off the write path).
  */
 export const ZSearchMessagesInput = z.strictObject({
-  query: z
-    .string()
-    .min(1)
-    .max(1_000)
-    .refine((s) => s.isWellFormed() && !s.includes('\0'), 'must be valid Unicode without NUL characters'),
+  query: ZSearchQuery,
+  /** As-you-type: the last word also matches words it begins. */
+  prefix: z.boolean().default(false),
   /** Only this session's messages. */
   sessionId: ZId.optional(),
+  /** Only messages of sessions in this project. */
+  projectId: ZId.optional(),
   role: ZMessageRole.optional(),
   chapter: ZLabel.optional(),
+  /** Only messages written at or after this instant. */
+  createdAfter: ZTimestamp.optional(),
+  /** Only messages written before this instant. */
+  createdBefore: ZTimestamp.optional(),
   /** Page size: `defaultPageSize` when absent, at most `maxPageSize`. */
   limit: z.int().min(1).optional(),
   /** `nextCursor` of the previous page, with the same query and filters. */

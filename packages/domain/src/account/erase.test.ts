@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { drainSearchQueue } from '../messages/search-index.ts';
@@ -123,5 +126,43 @@ describe('account erasure', () => {
     const [resumed] = await resumeStaleErasures(testDb.orm.em.fork(), { staleAfterSeconds: 0 });
     expect(resumed).toMatchObject({ erasureId, status: 'completed' });
     expect(await census([second.userId, second.email, second.anonymousId])).toEqual([]);
+  });
+
+  it('is finished by the next attempt after its process is killed with SIGKILL mid-way', async () => {
+    const em = testDb.orm.em.fork();
+    const victim = await seedAccount(em, { messages: 200 });
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'erase-until-killed.ts'),
+        testDb.db.url,
+        victim.userId,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+    // Killed once it has committed a few batches of messages: the erasure is half done.
+    let messageBatches = 0;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const batch = JSON.parse(line) as { table?: string; finished?: boolean };
+      expect(batch.finished, 'the erasure ran to its end before the kill').toBeUndefined();
+      if (batch.table === 'chat_messages' && ++messageBatches === 3) {
+        child.kill('SIGKILL');
+        break;
+      }
+    }
+    expect(await exited).toBe('SIGKILL');
+    const [running] = await query<{ status: string; messages: number }>(
+      em,
+      `select status, (counts ->> 'chat_messages')::int as messages from account_erasures
+        where status = 'running' and (counts ->> 'chat_messages') is not null`,
+      [],
+    );
+    expect(running).toEqual({ status: 'running', messages: 30 });
+    expect((await census([victim.userId])).length).toBeGreaterThan(0);
+
+    const done = await eraseAccount(testDb.orm.em.fork(), victim.userId);
+    expect(done).toMatchObject({ status: 'completed', counts: { chat_messages: 201, users: 1 } });
+    expect(await census([victim.userId, victim.email, victim.username, victim.anonymousId])).toEqual([]);
   });
 });

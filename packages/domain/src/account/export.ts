@@ -123,11 +123,10 @@ export async function* exportAccount(em: EntityManager, userId: string): AsyncGe
       for (;;) {
         const { rows: page } = await client.query<{ row: string }>(FETCH_EXPORT);
         if (page.length === 0) break;
-        let chunk = '';
-        for (const { row } of page) {
-          hash.update(`${row.replaceAll(userId, OWNER_PLACEHOLDER)}\n`);
-          chunk += `${prefix}${row}}\n`;
-        }
+        // One hash update, one owner replacement and one join per page of 2,000 rows, not per row.
+        const texts = page.map(({ row }) => row);
+        hash.update(`${texts.join('\n').replaceAll(userId, OWNER_PLACEHOLDER)}\n`);
+        const chunk = `${prefix}${texts.join(`}\n${prefix}`)}}\n`;
         rows += page.length;
         yield chunk;
       }

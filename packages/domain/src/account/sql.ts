@@ -92,13 +92,27 @@ export const STALE_ERASURES = `
  */
 export const BATCH_LIMITS = `select set_config('lock_timeout', '2s', true), set_config('statement_timeout', '30s', true)`;
 
-/** Deletes up to $n rows `where` selects (by ctid: no key needed) and counts them. */
-export function deleteSome(table: string, where: string, limitParameter: string): string {
+/**
+ * Deletes up to $n rows `where` selects (by ctid: no key needed) and counts them. `dependents`
+ * (tables keyed by the deleted rows' `id` without a foreign key, such as the message search index)
+ * lose their rows for them in the same statement: one pass over the batch, where deleting them
+ * first would search the owner's remaining rows again for every batch.
+ */
+export function deleteSome(
+  table: string,
+  where: string,
+  limitParameter: string,
+  dependents: { table: string; column: string }[] = [],
+): string {
+  const also = dependents.map(
+    (dependent, i) =>
+      `, dependent${i} as (delete from ${ident(dependent.table)} where ${ident(dependent.column)} in (select id from gone))`,
+  );
   return `
     with gone as (
       delete from ${ident(table)} where ctid = any(array(select ctid from ${ident(table)} where ${where} limit ${limitParameter}))
-      returning 1
-    )
+      returning ${dependents.length === 0 ? '1' : 'id'}
+    )${also.join('')}
     select count(*)::int as rows from gone`;
 }
 

@@ -4,7 +4,7 @@ import { bindings, query } from '../messages/sql.ts';
 import { decodeCursor, encodeCursor, pageSize } from '../paging.ts';
 import type { Principal } from '../principal.ts';
 import { userIdOf } from '../projects/access.ts';
-import { parseSearchQuery, tsQueryText } from '../search/query.ts';
+import { parseSearchQuery, RANK_CURSOR_KEY, tsQueryText } from '../search/query.ts';
 import { entryFilters, toSummary } from './entries.ts';
 import {
   headlineSql,
@@ -15,9 +15,6 @@ import {
   tsQueryByLanguage,
   type SummaryRow,
 } from './sql.ts';
-
-/** A rank as PostgreSQL prints a real: shortest exact text, so the cursor repeats it bit for bit. */
-const RANK_KEY = /^-?(\d+(\.\d+)?(e[-+]?\d+)?|0)$/;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -71,11 +68,17 @@ export function knowledgeSearchStatement(
     matchesByLanguage('c.language', 'c.search_vector', bind, queryText, languages),
     ...(input.projectId === undefined ? [] : [`c.project_id = ${bind(input.projectId)}`]),
   ];
-  const pageWhere = ['e.deleted_at is null', ...entryFilters(bind, input)];
+  // A deleted entry has no slices (deleteKnowledge removes them in its transaction), so entries are
+  // joined before the page only to filter by their columns: without such filters, the page comes
+  // from the slices alone and only its rows are looked up (one index probe per match saved).
+  const filters = entryFilters(bind, input);
+  const pageWhere = [...filters];
   if (input.cursor !== undefined) {
-    const after = decodeCursor(input.cursor, binding, RANK_KEY);
-    pageWhere.push(`(m.rank, e.id) < (${bind(after.key)}::real, ${bind(after.id)}::uuid)`);
+    const after = decodeCursor(input.cursor, binding, RANK_CURSOR_KEY);
+    pageWhere.push(`(m.rank, m.entry_id) < (${bind(after.key)}::real, ${bind(after.id)}::uuid)`);
   }
+  const filteredBy =
+    filters.length === 0 ? '' : 'join knowledge_entries e on e.id = m.entry_id and e.deleted_at is null';
   const text = `with matches as (
        select distinct on (c.entry_id) c.entry_id, c.start_char, c.length_chars,
               ts_rank(c.search_vector, ${tsQueryByLanguage('c.language', bind, queryText)}) as rank
@@ -83,17 +86,17 @@ export function knowledgeSearchStatement(
         where ${chunkWhere.join(' and ')}
         order by c.entry_id, rank desc, c.ordinal
      ), page as (
-       -- Only what ranking and filtering need: the summary (length(content) detoasts the body)
-       -- and the snippet are computed for the page's rows alone, below.
-       select e.id, m.rank, m.start_char, m.length_chars
-         from matches m join knowledge_entries e on e.id = m.entry_id
-        where ${pageWhere.join(' and ')}
-        order by m.rank desc, e.id desc
+       -- Only what ranking and filtering need: the summary and the snippet are computed for the
+       -- page's rows alone, below.
+       select m.entry_id as id, m.rank, m.start_char, m.length_chars
+         from matches m ${filteredBy}
+        ${pageWhere.length === 0 ? '' : `where ${pageWhere.join(' and ')}`}
+        order by m.rank desc, m.entry_id desc
         limit ${bind(size + 1)}
      )
      select ${SUMMARY_COLUMNS}, page.rank, page.rank::text as rank_key,
             ${headlineSql('e.language', 'substr(e.content, page.start_char + 1, page.length_chars)', bind, queryText)} as snippet
-       from page join knowledge_entries e on e.id = page.id
+       from page join knowledge_entries e on e.id = page.id and e.deleted_at is null
       order by page.rank desc, page.id desc`;
   return { text, values, binding };
 }

@@ -9,9 +9,14 @@ import type { Chunk } from './chunks.ts';
  * planner fold `to_tsquery` into a constant, which the GIN index needs).
  */
 
-/** Columns of an entry as summaries carry them (no body: a 5 MB body stays in the database). */
+/**
+ * Columns of an entry as summaries carry them (no body: a 5 MB body stays in the database). The
+ * body's length comes from its last slice (where it starts plus its length, by the primary key):
+ * `length(e.content)` would read, and count the characters of, the whole body.
+ */
 export const SUMMARY_COLUMNS = `e.id, e.project_id, e.title, e.tags, e.language, e.source_type, e.source_url, e.client_key,
-  e.metadata, length(e.content) as content_length, e.version, e.created_at, e.updated_at`;
+  e.metadata, (select c.start_char + c.length_chars from knowledge_chunks c where c.entry_id = e.id
+                order by c.ordinal desc limit 1) as content_length, e.version, e.created_at, e.updated_at`;
 
 export interface SummaryRow {
   id: string;

@@ -56,10 +56,13 @@ export function memoriesContextStatement(
 ): { text: string; values: unknown[] } {
   const queryText = anyWordTsQueryText(input.query);
   const { values, bind } = bindings();
+  // Cover density is computed only for memories that share a word with the prompt (`@@`, a cheap
+  // test): it costs several times ts_rank, and is 0 for the rest, which are most of them.
+  const tsquery = queryText === '' ? '' : tsQueryByLanguage('m.language', bind, queryText);
   const relevance =
     queryText === ''
       ? '0'
-      : `1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsQueryByLanguage('m.language', bind, queryText)}))`;
+      : `case when m.search_vector @@ ${tsquery} then 1 - exp(-5 * ts_rank_cd(m.search_vector, ${tsquery})) else 0 end`;
   const text = `select * from (
        select scored.*, sum(scored.tokens) over (order by scored.score desc, scored.id) as running_tokens
          from (

@@ -4,5 +4,5 @@ export { historyStatement, messageHistory } from './history.ts';
 export { getMessage, messageThread } from './read.ts';
 export { clearMessages, deleteMessage } from './remove.ts';
 export { toMessage, type MessageRow } from './rows.ts';
-export { searchMessages } from './search.ts';
+export { messageSearchPage, messageSearchStatement, searchMessages, type MessageHitRow } from './search.ts';
 export { drainSearchQueue, indexQueuedMessages, type IndexedBatch } from './search-index.ts';

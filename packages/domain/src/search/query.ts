@@ -30,6 +30,12 @@ export const MAX_QUERY_CHARS = 1_000;
 /** Most words and phrases in one query. */
 export const MAX_QUERY_TERMS = 32;
 
+/**
+ * A rank as PostgreSQL prints a real (shortest exact text), the key of a search's keyset cursor:
+ * compared back as `$n::real`, it repeats the rank bit for bit.
+ */
+export const RANK_CURSOR_KEY = /^-?(\d+(\.\d+)?(e[-+]?\d+)?|0)$/;
+
 /** A word or a phrase (several words in order). */
 export interface SearchTerm {
   words: string[];

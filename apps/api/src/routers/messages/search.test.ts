@@ -4,6 +4,7 @@ import { FTS_SOURCE_CHARS } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { drainSearchQueue, indexQueuedMessages } from '@threadstore/domain';
 import { callerAs } from '../../testing/caller.ts';
+import { expectResultsOrBadRequest } from '../../testing/hostile-queries.ts';
 import { createSession, signedInUser, softDeleteSession } from './testing.ts';
 
 describe('messages.search', () => {
@@ -27,7 +28,7 @@ describe('messages.search', () => {
     expect(nextCursor).toBeNull();
   });
 
-  it('understands web-search syntax: all words, phrases, or, exclusion', async () => {
+  it('understands web-search syntax: all words, phrases, OR, exclusion, prefix as the user types', async () => {
     const { sessionId, api } = await userWithSession();
     await api.messages.appendMany({
       sessionId,
@@ -43,8 +44,52 @@ describe('messages.search', () => {
       (await api.messages.search({ query })).items.map((hit) => hit.message.content).sort();
     expect(await contents('red apple')).toEqual(['apple red', 'red apple pie']);
     expect(await contents('"red apple"')).toEqual(['red apple pie']);
-    expect(await contents('tart or cherries')).toEqual(['green apple tart', 'pie made of red cherries']);
+    expect(await contents('tart OR cherries')).toEqual(['green apple tart', 'pie made of red cherries']);
     expect(await contents('apple -red')).toEqual(['green apple tart']);
+    expect(await contents('apple -"red apple"')).toEqual(['apple red', 'green apple tart']);
+    const typed = async (query: string) =>
+      (await api.messages.search({ query, prefix: true })).items.map((hit) => hit.message.content).sort();
+    expect(await typed('red cher')).toEqual(['pie made of red cherries']);
+    expect(await typed('red cher ')).toEqual([]);
+    expect(await contents('cher')).toEqual([]);
+  });
+
+  it('filters by project and by a date range, and answers a foreign project NOT_FOUND', async () => {
+    const { sessionId, api } = await userWithSession();
+    const project = await api.projects.create({ name: 'Moons' });
+    const inProject = (await api.sessions.create({ projectId: project.id })).id;
+    const old = await api.messages.append({ sessionId, role: 'user', content: 'europa ice, long ago' });
+    const recent = await api.messages.append({ sessionId, role: 'user', content: 'europa ice, recently' });
+    const projected = await api.messages.append({ sessionId: inProject, role: 'user', content: 'europa in a project' });
+    await testDb.orm.em
+      .fork()
+      .execute(`update chat_messages set created_at = '2026-01-01T00:00:00Z' where id = ?`, [old.id]);
+    await indexNow();
+    const ids = async (filters: Omit<Parameters<typeof api.messages.search>[0], 'query'>) =>
+      (await api.messages.search({ query: 'europa', ...filters })).items.map((hit) => hit.message.id).sort();
+
+    expect(await ids({ projectId: project.id })).toEqual([projected.id]);
+    expect(await ids({ createdBefore: '2026-06-01T00:00:00Z' })).toEqual([old.id]);
+    expect(await ids({ createdAfter: '2026-06-01T00:00:00Z' })).toEqual([recent.id, projected.id].sort());
+    expect(
+      await ids({
+        createdAfter: '2025-12-31T00:00:00Z',
+        createdBefore: '2026-01-02T00:00:00+00:00',
+        projectId: project.id,
+      }),
+    ).toEqual([]);
+    // A hit carries where to open the history around it.
+    const [hit] = (await api.messages.search({ query: 'europa', projectId: project.id })).items;
+    expect(hit!.message).toMatchObject({ sessionId: inProject, seq: projected.seq });
+
+    const stranger = await userWithSession();
+    const strangerProject = await stranger.api.projects.create({ name: 'Elsewhere' });
+    await expect(api.messages.search({ query: 'europa', projectId: strangerProject.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(stranger.api.messages.search({ query: 'europa', projectId: project.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('filters by session, role and chapter, and answers a foreign or missing session NOT_FOUND', async () => {
@@ -143,10 +188,17 @@ describe('messages.search', () => {
     expect(items[0]!.snippet.length).toBeLessThan(1_000);
   });
 
-  it('refuses an empty or oversized query, and one with a NUL', async () => {
-    const { api } = await userWithSession();
-    for (const query of ['', 'x'.repeat(1_001), 'a\0b']) {
+  it('answers hostile queries with results or a clear BAD_REQUEST, never an error of the server', async () => {
+    const { sessionId, api } = await userWithSession();
+    await api.messages.append({ sessionId, role: 'user', content: 'the and of "quoted" text' });
+    await indexNow();
+    await expectResultsOrBadRequest((query, prefix) => api.messages.search({ query, prefix }));
+    for (const query of ['', 'x'.repeat(1_001), 'a\0b', '& | ! ( ) :* <->', '-only']) {
       await expect(api.messages.search({ query })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    }
+    // Unbalanced quotes run to the end; tsquery operators are separators; 'simple' keeps stop words.
+    for (const query of ['"quoted text', "quoted' & !text", 'the and of', 'OR OR quoted OR', '"" quoted ""']) {
+      expect((await api.messages.search({ query })).items, query).toHaveLength(1);
     }
   });
 });
