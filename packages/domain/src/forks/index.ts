@@ -1,0 +1,2 @@
+export { forkSession } from './fork.ts';
+export { FORK_COPIED_COLUMNS, forkStatement } from './sql.ts';
