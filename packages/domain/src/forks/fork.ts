@@ -5,7 +5,7 @@ import { query } from '../messages/sql.ts';
 import { ownerFilter, ownerOf, type Actor } from '../principal.ts';
 import { cleanText } from '../sessions/content.ts';
 import { toSessionDto } from '../sessions/dto.ts';
-import { forkStatement } from './sql.ts';
+import { forkSettings, forkStatement } from './sql.ts';
 
 /**
  * A new session of the actor's with copies of a session's visible messages (see ZForkSessionInput),
@@ -35,7 +35,10 @@ export async function forkSession(
   });
   let result: { source_found: boolean; cut_found: boolean; session_id: string | null; copied: number } | undefined;
   try {
-    [result] = await query<NonNullable<typeof result>>(em, statement.text, statement.values);
+    [result] = await em.transactional(async (tx) => {
+      await query(tx, forkSettings(input.path), []);
+      return query<NonNullable<typeof result>>(tx, statement.text, statement.values);
+    });
   } catch (error) {
     if (!(error instanceof UniqueConstraintViolationException) || clientKey === null) throw error;
     // A concurrent fork with the same key committed first: answer with its session.
