@@ -25,7 +25,7 @@ export function normalizeTag(tag: string, field = 'tags'): string {
 export async function tagSession(em: EntityManager, actor: Actor, input: TTagSessionInput): Promise<TSession> {
   const wanted = input.tags.map((tag, index) => normalizeTag(tag, `tags[${index}]`));
   return changeOwnedSession(em, actor, input.id, 'sessions.tag', (session) => {
-    const added = [...new Set(wanted)].filter((tag) => !session.tags.includes(tag));
+    const added = [...new Set(wanted)].filter((tag) => !session.tags.includes(tag)).sort();
     if (added.length === 0) return null;
     const tags = [...session.tags, ...added].sort();
     if (tags.length > MAX_TAGS_PER_SESSION) {
