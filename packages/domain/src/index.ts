@@ -42,3 +42,4 @@ export * from './forks/index.ts';
 export * from './shares/shares.ts';
 export * from './feedback/rate.ts';
 export * from './sessions/organize.ts';
+export { OPEN_SHARE, SHARED_PAGE } from './shares/sql.ts';
