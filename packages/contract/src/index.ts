@@ -20,3 +20,5 @@ export * from './memories.ts';
 export * from './account.ts';
 export * from './retention.ts';
 export * from './chat.ts';
+export * from './conversations.ts';
+export * from './shares.ts';

@@ -73,6 +73,8 @@ export const ZMessage = z.object({
   clientMessageId: z.string().nullable(),
   /** Whether the server replaced NULs or lone surrogates in it with U+FFFD. */
   sanitized: z.boolean(),
+  /** The message sessions.fork copied this one from, in the session it was forked from. */
+  forkedFromId: ZId.nullable(),
   createdAt: ZTimestamp,
 });
 export type TMessage = z.infer<typeof ZMessage>;
@@ -138,7 +140,8 @@ export type TDeleteMessageOutput = z.infer<typeof ZDeleteMessageOutput>;
 export const ZClearMessagesInput = z.strictObject({ sessionId: ZId, chapter: ZLabel.optional() });
 export type TClearMessagesInput = z.infer<typeof ZClearMessagesInput>;
 
-export const ZClearMessagesOutput = z.object({ cleared: z.int().min(0) });
+/** `clearId` undoes the clear (messages.undoClear) while retention has not purged its messages; null when nothing was cleared. */
+export const ZClearMessagesOutput = z.object({ cleared: z.int().min(0), clearId: ZId.nullable() });
 export type TClearMessagesOutput = z.infer<typeof ZClearMessagesOutput>;
 
 /** The path to a message through its `parentId`s, at most `limit` (default and cap: `maxPageSize`) steps long. */

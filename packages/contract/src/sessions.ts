@@ -62,6 +62,12 @@ export const ZSession = z.object({
   lastMessageAt: ZTimestamp.nullable(),
   archivedAt: ZTimestamp.nullable(),
   deletedAt: ZTimestamp.nullable(),
+  /** Pinned sessions come first in sessions.list; null when not pinned. */
+  pinnedAt: ZTimestamp.nullable(),
+  /** The owner's labels (sessions.tag), lower-cased, sorted. */
+  tags: z.array(z.string()),
+  /** The message of another session of the owner's that sessions.fork copied this one up to. */
+  forkedFromMessageId: ZId.nullable(),
 });
 export type TSession = z.infer<typeof ZSession>;
 
@@ -122,6 +128,8 @@ export const ZListSessionsInput = z
     deleted: z.boolean().default(false),
     /** Case-insensitive substring of the title. */
     titleContains: ZKey(512).optional(),
+    /** Only sessions carrying this tag (compared lower-cased). */
+    tag: ZKey(64).optional(),
     /** Page size; the server's default and maximum apply. */
     limit: z.number().int().positive().optional(),
     /** `nextCursor` of the previous page, with the same order and filters. */

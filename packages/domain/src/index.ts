@@ -38,3 +38,8 @@ export * from './account/export.ts';
 export * from './account/import.ts';
 export * from './retention/policies.ts';
 export * from './chat/index.ts';
+export * from './forks/index.ts';
+export * from './shares/shares.ts';
+export * from './feedback/rate.ts';
+export * from './sessions/organize.ts';
+export { OPEN_SHARE, SHARED_PAGE } from './shares/sql.ts';

@@ -16,6 +16,7 @@ import { accountRouter } from './account/index.ts';
 import { auditRouter } from './audit/index.ts';
 import { retentionRouter } from './retention/index.ts';
 import { chatRouter } from './chat/index.ts';
+import { sharesRouter } from './shares/index.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -35,6 +36,7 @@ export const appRouter = router({
   audit: auditRouter,
   retention: retentionRouter,
   chat: chatRouter,
+  shares: sharesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -30,6 +30,9 @@ interface VictimIds {
   knowledgeId: string;
   memoryId: string;
   turnId: string;
+  /** A share link of the victim's session, and a clear of its messages that can be undone. */
+  shareId: string;
+  clearId: string;
 }
 
 type Caller = ReturnType<typeof rawCallerAs>;
@@ -116,6 +119,17 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   // Subscriptions: the stream is refused before it opens, exactly like a query.
   'chat.stream': (c, { turnId }) => c.chat.stream({ turnId }),
   'sessions.watch': (c, { sessionId }) => c.sessions.watch({ sessionId }),
+  'sessions.fork': (c, { sessionId }) => c.sessions.fork({ sessionId }),
+  'sessions.tag': (c, { sessionId }) => c.sessions.tag({ id: sessionId, tags: ['taken'] }),
+  'sessions.untag': (c, { sessionId }) => c.sessions.untag({ id: sessionId, tags: ['secret'] }),
+  'sessions.pin': (c, { sessionId }) => c.sessions.pin({ id: sessionId }),
+  'sessions.unpin': (c, { sessionId }) => c.sessions.unpin({ id: sessionId }),
+  'messages.restore': (c, { messageId }) => c.messages.restore({ id: messageId }),
+  'messages.undoClear': (c, { clearId }) => c.messages.undoClear({ clearId }),
+  'messages.rate': (c, { messageId }) => c.messages.rate({ messageId, value: 'down' }),
+  'shares.create': (c, { sessionId }) => c.shares.create({ sessionId, mode: 'live' }),
+  'shares.revoke': (c, { shareId }) => c.shares.revoke({ id: shareId }),
+  'shares.list': (c, { sessionId }) => c.shares.list({ sessionId }).then(emptyOrNotFound),
 };
 
 /**
@@ -171,6 +185,9 @@ const NO_OWNED_ID: Record<string, string> = {
   'retention.setPolicy': 'admins only',
   'retention.removePolicy': 'admins only',
   'retention.preview': 'admins only',
+  'sessions.tags': "the caller's own tags with counts (checked below)",
+  'shares.view':
+    'by an unguessable token, for anyone holding it: shares/shares.test.ts walks every other procedure with a token',
   'sessions.watchList':
     "the caller's own sessions: filed under the caller's owner key and re-read with the owner filter (checked below)",
 };
@@ -203,7 +220,10 @@ describe('the cross-tenant matrix', () => {
                 (select json_agg(p order by id) from projects p) as projects,
                 (select json_agg(e order by id) from knowledge_entries e) as knowledge,
                 (select json_agg(kc order by entry_id, ordinal) from knowledge_chunks kc) as chunks,
-                (select json_agg(mem order by id) from memories mem) as memories`,
+                (select json_agg(mem order by id) from memories mem) as memories,
+                (select json_agg(sh order by id) from session_shares sh) as shares,
+                (select json_agg(rt order by id) from message_ratings rt) as ratings,
+                (select json_agg(mc order by id) from message_clears mc) as clears`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {
@@ -243,7 +263,17 @@ describe('the cross-tenant matrix', () => {
       persona: 'tutor',
       topic: `secret lesson of ${principal.kind}`,
     });
+    // A link, a rating, a tag and a pin on the session; a cleared (undoable) session beside it.
+    const share = await caller.shares.create({ sessionId: session.id });
+    await caller.messages.rate({ messageId: reply.id, value: 'up', comment: 'secret praise' });
+    await caller.sessions.tag({ id: session.id, tags: ['secret'] });
+    await caller.sessions.pin({ id: session.id });
+    const cleared = await caller.sessions.create({ title: 'secret cleared' });
+    await caller.messages.append({ sessionId: cleared.id, role: 'user', content: 'cleared secret' });
+    const { clearId } = await caller.messages.clear({ sessionId: cleared.id });
     const owned = {
+      shareId: share.share.id,
+      clearId: clearId!,
       sessionId: session.id,
       messageId: reply.id,
       apiKeyId: key.id,
@@ -332,6 +362,8 @@ describe('the cross-tenant matrix', () => {
       knowledgeId: randomUUID(),
       memoryId: randomUUID(),
       turnId: randomUUID(),
+      shareId: randomUUID(),
+      clearId: randomUUID(),
     };
     for (const attacker of attackers) {
       const caller = callerAs(testDb.orm, attacker.principal);
@@ -347,7 +379,8 @@ describe('the cross-tenant matrix', () => {
       }
     }
     expect(await snapshot()).toEqual(before);
-  });
+    // Every procedure, twice per victim, for three attackers: minutes on a loaded machine.
+  }, 180_000);
 
   it("never lists or finds another principal's rows", async () => {
     for (const attacker of attackers) {
@@ -368,6 +401,9 @@ describe('the cross-tenant matrix', () => {
         expect((await caller.memories.list({})).items).toEqual([]);
         expect((await caller.memories.search({ query: 'secret' })).items).toEqual([]);
       }
+      expect((await caller.sessions.tags({})).items, attacker.name).toEqual([]);
+      expect((await caller.sessions.list({ tag: 'secret' })).items, attacker.name).toEqual([]);
+      expect((await caller.shares.list({})).items, attacker.name).toEqual([]);
       expect((await caller.memories.context({ query: 'secret' })).items).toEqual([]);
       for (const query of ['secret', 'answer', 'secret or answer']) {
         expect((await caller.messages.search({ query })).items, `${attacker.name} searches "${query}"`).toEqual([]);

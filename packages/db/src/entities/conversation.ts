@@ -69,6 +69,13 @@ export const ChatSessionSchema = defineEntity({
       .onCreate(() => new Date())
       .defaultRaw('now()'),
     archivedAt: p.datetime().nullable(),
+    // Pinned sessions come first in sessions.list; null when not pinned.
+    pinnedAt: p.datetime().nullable(),
+    // The owner's labels, lower-cased (sessions.tag); a few per session, filtered and counted per owner.
+    tags: p.array().$type<string[]>().defaultRaw(`'{}'`),
+    // Where sessions.fork copied this session from (no foreign keys: the source may be purged first).
+    forkedFromSessionId: p.uuid().nullable(),
+    forkedFromMessageId: p.uuid().nullable(),
     deletedAt: deletedAt(),
     version: p.integer().version(),
     createdAt: createdAt(),
@@ -85,6 +92,15 @@ export const ChatSessionSchema = defineEntity({
     { name: 'chat_sessions_anonymous_activity_index', properties: ['anonymousId', 'lastActivityAt', 'id'] },
     // Retention scans by inactivity; the reaper by running + last progress.
     { name: 'chat_sessions_last_activity_index', properties: ['lastActivityAt'] },
+    // Pinned sessions head every listing; they are few, so a small partial index finds them per owner.
+    {
+      name: 'chat_sessions_user_pinned_index',
+      expression: `create index "chat_sessions_user_pinned_index" on "chat_sessions" ("user_id") where "pinned_at" is not null`,
+    },
+    {
+      name: 'chat_sessions_anonymous_pinned_index',
+      expression: `create index "chat_sessions_anonymous_pinned_index" on "chat_sessions" ("anonymous_id") where "pinned_at" is not null`,
+    },
     {
       name: 'chat_sessions_running_index',
       expression: `create index "chat_sessions_running_index" on "chat_sessions" ("last_progress_at") where "status" = 'running'`,
@@ -98,6 +114,7 @@ export const ChatSessionSchema = defineEntity({
     check('chat_sessions', 'message_count_non_negative', 'message_count >= 0'),
     check('chat_sessions', 'message_count_within_seq', 'message_count <= last_seq'),
     check('chat_sessions', 'version_positive', 'version >= 1'),
+    check('chat_sessions', 'tags_bounded', 'cardinality(tags) <= 32'),
   ],
   triggers: [
     touchUpdatedAt(),
@@ -151,6 +168,8 @@ export const ChatMessageSchema = defineEntity({
     stopReason: p.string().length(64).nullable(),
     // What was sent to the model for this answer: message and memory ids, token estimate.
     contextRecord: p.json<Record<string, unknown>>().nullable(),
+    // The message sessions.fork copied this one from (another session's); no foreign key, like parent.
+    forkedFromId: p.uuid().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
@@ -256,3 +275,81 @@ export const ChatTurnSchema = defineEntity({
   triggers: [touchUpdatedAt()],
 });
 export type ChatTurn = InferEntity<typeof ChatTurnSchema>;
+
+/** What a share link shows: the session as it was when shared (up to its seq then), or as it is. */
+export const SHARE_MODES = ['snapshot', 'live'] as const;
+export type ShareMode = (typeof SHARE_MODES)[number];
+
+/**
+ * A read-only link to a session. The token itself is shown once, when the link is made; only its
+ * SHA-256 is stored, so a copy of the database opens no link. Revoking or expiring a link keeps
+ * its row (shares.list shows it) but it opens nothing any more.
+ */
+export const SessionShareSchema = defineEntity({
+  name: 'SessionShare',
+  tableName: 'session_shares',
+  properties: {
+    id: uuidPrimaryKey(),
+    session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade').index('session_shares_session_id_index'),
+    tokenHash: p.string().length(64).unique('session_shares_token_hash_unique').hidden(),
+    mode: p.enum(SHARE_MODES),
+    // Snapshot links show messages up to this seq (the session's last_seq when shared).
+    upToSeq: p.bigint('number').nullable(),
+    expiresAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  checks: [check('session_shares', 'snapshot_has_seq', `(mode = 'snapshot') = (up_to_seq is not null)`)],
+  triggers: [touchUpdatedAt()],
+});
+export type SessionShare = InferEntity<typeof SessionShareSchema>;
+
+export const RATING_VALUES = ['up', 'down'] as const;
+export type RatingValue = (typeof RATING_VALUES)[number];
+
+/**
+ * Feedback on a message (messages.rate): one per message, since only its session's owner (a user
+ * with their API keys, or an anonymous visitor) can read it. No foreign key to the message, like
+ * every link to chat_messages (retention deletes messages in bulk); retention deletes a purged
+ * message's rating in the same statement, and the session's cascade takes the rest.
+ */
+export const MessageRatingSchema = defineEntity({
+  name: 'MessageRating',
+  tableName: 'message_ratings',
+  properties: {
+    id: uuidPrimaryKey(),
+    session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade').index('message_ratings_session_id_index'),
+    messageId: p.uuid().unique('message_ratings_message_id_unique'),
+    value: p.enum(RATING_VALUES),
+    reason: p.string().length(64).nullable(),
+    comment: p.text().nullable(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  // The stats job counts ratings by when they were last given.
+  indexes: [{ name: 'message_ratings_updated_at_index', properties: ['updatedAt'] }],
+  triggers: [touchUpdatedAt()],
+});
+export type MessageRating = InferEntity<typeof MessageRatingSchema>;
+
+/**
+ * One messages.clear, so it can be undone: a clear hides its messages with one statement, so they
+ * all carry the same `deleted_at` (the statement's `now()`), which this row remembers. Undoing it
+ * brings back exactly those messages that retention has not purged yet.
+ */
+export const MessageClearSchema = defineEntity({
+  name: 'MessageClear',
+  tableName: 'message_clears',
+  properties: {
+    id: uuidPrimaryKey(),
+    session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade').index('message_clears_session_id_index'),
+    chapter: p.string().length(255).nullable(),
+    clearedAt: p.datetime(),
+    cleared: p.integer(),
+    undoneAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+  },
+  checks: [check('message_clears', 'cleared_non_negative', 'cleared >= 0')],
+});
+export type MessageClear = InferEntity<typeof MessageClearSchema>;

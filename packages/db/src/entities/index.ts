@@ -18,6 +18,9 @@ import {
   ChatMessageSearchSchema,
   ChatSessionSchema,
   ChatTurnSchema,
+  MessageClearSchema,
+  MessageRatingSchema,
+  SessionShareSchema,
 } from './conversation.ts';
 import { EntityNodeSchema, EntityRelationshipSchema } from './graph.ts';
 import { ApiKeySchema, ProjectSchema, UserSchema } from './identity.ts';
@@ -68,6 +71,9 @@ export const entities: EntitySchema<any, any>[] = [
   ChatMessageSearchSchema,
   ChatMessageSearchQueueSchema,
   ChatTurnSchema,
+  SessionShareSchema,
+  MessageRatingSchema,
+  MessageClearSchema,
 ];
 
 export * from './academy.ts';

@@ -53,6 +53,14 @@ describe('account erasure', () => {
     expect(receipt.counts).toMatchObject({ chat_messages: 121, users: 1, memories: 2, api_keys: 1 });
     expect(receipt.batches).toBeGreaterThan(5);
     expect(await census(victimNeedles)).toEqual([]);
+    // Shares, ratings and clears hang off sessions (no user id of their own): only the bystander's stay.
+    const [remaining] = await query<{ shares: string; ratings: string; clears: string }>(
+      em,
+      `select (select count(*) from session_shares) as shares, (select count(*) from message_ratings) as ratings,
+              (select count(*) from message_clears) as clears`,
+      [],
+    );
+    expect(remaining).toEqual({ shares: '1', ratings: '1', clears: '1' });
     expect(await census(bystanderNeedles)).toEqual(bystanderBefore);
     // Nothing of the erased messages stays in the search index; the bystander's entries do.
     expect(await query<{ n: string }>(em, unindexed, [])).toEqual([{ n: '0' }]);

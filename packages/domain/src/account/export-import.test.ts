@@ -71,10 +71,13 @@ describe('account export and import', () => {
       knowledge_entries: { rows: 1 },
       api_keys: { rows: 1 },
       academy_xp_transactions: { rows: 1 },
+      session_shares: { rows: 1 },
+      message_ratings: { rows: 1 },
+      message_clears: { rows: 1 },
     });
     // Secrets and database-assigned values never leave: hashes, search vectors, serial ids.
     const text = exported.join('\n');
-    expect(text).not.toMatch(/key_hash|password_hash|request_hash|search_vector|"tx_id"/);
+    expect(text).not.toMatch(/key_hash|password_hash|request_hash|search_vector|"tx_id"|token_hash/);
     expect(text).not.toContain('retention_policies');
 
     await eraseAccount(testDb.orm.em.fork(), original.userId);
@@ -103,6 +106,19 @@ describe('account export and import', () => {
     // An API key comes back as metadata: its secret never left, so nothing can authenticate with it.
     const [key] = await query<{ key_hash: string }>(em, `select key_hash from api_keys where user_id = $1`, [userId]);
     expect(key!.key_hash).toMatch(/^unusable:/);
+    // So does a share link: the link's token opened it on the old account only.
+    const [share] = await query<{ token_hash: string }>(
+      em,
+      `select sh.token_hash from session_shares sh join chat_sessions s on s.id = sh.session_id where s.user_id = $1`,
+      [userId],
+    );
+    expect(share!.token_hash).toMatch(/^unusable:/);
+    const [rating] = await query<{ value: string; tags: string[] }>(
+      em,
+      `select r.value, s.tags from message_ratings r join chat_sessions s on s.id = r.session_id where s.user_id = $1`,
+      [userId],
+    );
+    expect(rating).toEqual({ value: 'up', tags: ['work', 'seed'] });
   });
 
   it('refuses a truncated or tampered export and writes nothing', async () => {

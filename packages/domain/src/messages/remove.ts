@@ -54,10 +54,10 @@ export async function clearMessages(
   em: EntityManager,
   actor: Actor,
   input: TClearMessagesInput,
-): Promise<{ cleared: number }> {
+): Promise<{ cleared: number; clearId: string | null }> {
   const { values, bind } = bindings();
   const chapter = input.chapter === undefined ? null : bind(input.chapter);
-  const [result] = await query<{ found: boolean; cleared: number }>(
+  const [result] = await query<{ found: boolean; cleared: number; clear_id: string | null }>(
     em,
     `with session as (
        select s.id
@@ -74,17 +74,25 @@ export async function clearMessages(
        update chat_sessions s set message_count = s.message_count - tally.count, last_activity_at = now()
          from session, tally
         where s.id = session.id and tally.count > 0
+     ), recorded as (
+       -- What messages.undoClear needs: every message hidden here has deleted_at = now() exactly.
+       insert into message_clears (session_id, chapter, cleared_at, cleared)
+       select session.id, ${chapter === null ? 'null' : `${chapter}::text`}, now(), tally.count
+         from session, tally where tally.count > 0
+       returning id
      ), audit as (
        ${auditInsert(actor, 'messages.clear', bind, {
          subjectType: 'session',
          subjectId: 'session.id::text',
-         details: `jsonb_build_object('chapter', ${chapter === null ? 'null' : `${chapter}::text`}, 'count', tally.count)`,
-         from: 'session, tally where tally.count > 0',
+         details: `jsonb_build_object('chapter', ${chapter === null ? 'null' : `${chapter}::text`}, 'count', tally.count,
+                   'clearId', recorded.id)`,
+         from: 'session, tally, recorded where tally.count > 0',
        })}
      )
-     select exists (select from session) as found, (select count::int from tally) as cleared`,
+     select exists (select from session) as found, (select count::int from tally) as cleared,
+            (select id from recorded) as clear_id`,
     values,
   );
   if (result?.found !== true) throw notFound('session');
-  return { cleared: result.cleared };
+  return { cleared: result.cleared, clearId: result.clear_id };
 }

@@ -7,7 +7,7 @@ import type { TMessage, TMessageRole } from '@threadstore/contract';
  */
 export const MESSAGE_COLUMNS = `m.id, m.session_id, m.seq, m.role, m.content, m.chapter, m.citations, m.tool_calls,
   m.metadata, m.model, m.prompt_tokens, m.completion_tokens, m.cost, m.latency_ms, m.parent_id, m.agent_id,
-  m.client_message_id, m.sanitized, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
+  m.client_message_id, m.sanitized, m.forked_from_id, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
 
 export interface MessageRow {
   id: string;
@@ -29,6 +29,7 @@ export interface MessageRow {
   agent_id: string | null;
   client_message_id: string | null;
   sanitized: boolean;
+  forked_from_id: string | null;
   created_at: string;
 }
 
@@ -52,6 +53,7 @@ export function toMessage(row: MessageRow): TMessage {
     agentId: row.agent_id,
     clientMessageId: row.client_message_id,
     sanitized: row.sanitized,
+    forkedFromId: row.forked_from_id,
     createdAt: row.created_at,
   };
 }

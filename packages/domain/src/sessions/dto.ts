@@ -43,5 +43,8 @@ export function toSessionDto(session: ChatSession): TSession {
     lastMessageAt: iso(session.lastMessageAt),
     archivedAt: iso(session.archivedAt),
     deletedAt: iso(session.deletedAt),
+    pinnedAt: iso(session.pinnedAt),
+    tags: session.tags ?? [],
+    forkedFromMessageId: session.forkedFromMessageId ?? null,
   };
 }

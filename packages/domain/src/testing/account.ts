@@ -55,6 +55,22 @@ export async function seedAccount(
     [session!.id],
   );
 
+  // What a chat user does with a conversation: tags and pins it, shares it, rates an answer, and
+  // clears a chapter they may still undo.
+  await run(`update chat_sessions set tags = '{work,seed}', pinned_at = now() where id = $1`, [session!.id]);
+  await run(
+    `insert into session_shares (session_id, token_hash, mode, up_to_seq) values ($1, encode(sha256($2::bytea), 'hex'), 'snapshot', $3)`,
+    [session!.id, `token-${randomUUID()}`, messages],
+  );
+  await run(
+    `insert into message_ratings (session_id, message_id, value, reason, comment)
+     select session_id, id, 'up', 'great', 'rated by ' || $2 from chat_messages where session_id = $1 and seq = 2`,
+    [session!.id, name],
+  );
+  await run(`insert into message_clears (session_id, chapter, cleared_at, cleared) values ($1, 'old', now(), 0)`, [
+    session!.id,
+  ]);
+
   // An anonymous visit, claimed on sign-in; then the same browser chats anonymously again.
   const anonymousSession = await run<{ id: string }>(
     `insert into chat_sessions (anonymous_id, title, last_seq, message_count) values ($1, 'before sign-in', 1, 1) returning id`,

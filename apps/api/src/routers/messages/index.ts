@@ -3,6 +3,8 @@ import { append, appendMany } from './append.ts';
 import { clear, deleteOne } from './delete.ts';
 import { get } from './get.ts';
 import { history } from './history.ts';
+import { rate } from './rate.ts';
+import { restore, undoClear } from './restore.ts';
 import { search } from './search.ts';
 import { thread } from './thread.ts';
 
@@ -15,4 +17,7 @@ export const messagesRouter = {
   delete: deleteOne,
   clear,
   search,
+  restore,
+  undoClear,
+  rate,
 } satisfies TRPCRouterRecord;

@@ -3,7 +3,9 @@ import { archive, unarchive } from './archive.ts';
 import { create, getOrCreate } from './create.ts';
 import { purge, restore, softDelete } from './delete.ts';
 import { get } from './get.ts';
+import { fork } from './fork.ts';
 import { list } from './list.ts';
+import { pin, tag, tags, unpin, untag } from './organize.ts';
 import { complete, fail, kill, progress, start } from './run.ts';
 import { update } from './update.ts';
 import { watch, watchList } from './watch.ts';
@@ -26,4 +28,10 @@ export const sessionsRouter = {
   kill,
   watch,
   watchList,
+  fork,
+  tag,
+  untag,
+  tags,
+  pin,
+  unpin,
 } satisfies TRPCRouterRecord;

@@ -189,7 +189,8 @@ const deleteByPolicy = (table: HeapTable, doomed: string) => `
   gone as (delete from ${table} t using doomed d where t.id = d.id returning d.*)${
     table === 'chat_messages'
       ? `,
-  unindexed as (delete from chat_message_search x using gone where x.message_id = gone.id)`
+  unindexed as (delete from chat_message_search x using gone where x.message_id = gone.id),
+  unrated as (delete from message_ratings r using gone where r.message_id = gone.id)`
       : ''
   }
   select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows

@@ -160,6 +160,52 @@ describe('stats', () => {
     expect(perDay.reduce((total, day) => total + day.messagesCreated, 0)).toBe(5);
   });
 
+  it('counts ratings given in the window per session and per model', async () => {
+    const db = await pool();
+    const { rows: users } = await db.query<{ id: string }>(
+      `insert into users (issuer, subject) values ('test', gen_random_uuid()::text) returning id`,
+    );
+    const { rows: sessions } = await db.query<{ id: string }>(
+      `insert into chat_sessions (user_id, last_seq) values ($1, 4), ($1, 4) returning id`,
+      [users[0]!.id],
+    );
+    const [first, second] = sessions.map((row) => row.id) as [string, string];
+    // Four answers of two models; three rated this week, one rated long ago (outside the window).
+    const { rows: messages } = await db.query<{ id: string; session_id: string }>(
+      `insert into chat_messages (session_id, seq, role, content, model)
+       values ($1, 1, 'assistant', 'a', 'model-a'), ($1, 2, 'assistant', 'b', 'model-b'),
+              ($2, 1, 'assistant', 'c', 'model-a'), ($2, 2, 'assistant', 'd', 'model-a')
+       returning id, session_id`,
+      [first, second],
+    );
+    const rate = (index: number, value: 'up' | 'down', age = '0 days') =>
+      db.query(
+        `insert into message_ratings (session_id, message_id, value, created_at, updated_at)
+         values ($1, $2, $3, now() - $4::interval, now() - $4::interval)`,
+        [messages[index]!.session_id, messages[index]!.id, value, age],
+      );
+    await rate(0, 'up');
+    await rate(1, 'down');
+    await rate(2, 'up');
+    await rate(3, 'down', '30 days');
+
+    const { result } = await runHandler(statsJob, testDb.orm, {});
+
+    const snapshot = await testDb.orm.em.fork().findOneOrFail(StatsSnapshotSchema, result.details.snapshotId as string);
+    expect(snapshot.product.feedback).toEqual({
+      up: 2,
+      down: 1,
+      byModel: [
+        { model: 'model-a', up: 2, down: 0 },
+        { model: 'model-b', up: 0, down: 1 },
+      ],
+      bySession: [
+        { sessionId: first, up: 1, down: 1 },
+        { sessionId: second, up: 1, down: 0 },
+      ],
+    });
+  });
+
   it('notes, without failing, that pg_stat_statements is not installed', async () => {
     const { result } = await runHandler(statsJob, testDb.orm, {});
 

@@ -72,7 +72,9 @@ const topStatements = (view: string) => `
 /**
  * Product figures per UTC day over the last $1 days, today included, with every day present.
  * Messages are found through the BRIN index on chat_messages.created_at. An active user (or
- * anonymous visitor) is the owner of a session that got a message that day.
+ * anonymous visitor) is the owner of a session that got a message that day. `feedback` counts
+ * the ratings (messages.rate) given or changed in the window, in all, per model and for the 100
+ * most rated sessions.
  */
 const PRODUCT = `
   with bounds as (
@@ -100,6 +102,17 @@ const PRODUCT = `
     select day, model, count(*) as messages, sum(prompt_tokens) as prompt_tokens,
            sum(completion_tokens) as completion_tokens, sum(cost) as cost
     from messages group by day, model
+  ),
+  ratings as (
+    -- Ratings as they stand, given or changed within the window (by the updated_at index); the
+    -- model is the rated message's. A rating of a message purged since has no model any more.
+    select r.session_id, r.value, m.model
+    from message_ratings r left join chat_messages m on m.id = r.message_id
+    where r.updated_at >= (select since from bounds)
+  ),
+  ratings_per_session as (
+    select session_id, count(*) filter (where value = 'up') as up, count(*) filter (where value = 'down') as down
+    from ratings group by session_id
   )
   select json_build_object(
     'windowDays', $1::int,
@@ -135,6 +148,22 @@ const PRODUCT = `
         'cost', coalesce(g.cost, 0::numeric(20, 10))::text
       ) order by g.day, g.model nulls first), '[]')
       from per_day_and_model g
+    ),
+    'feedback', json_build_object(
+      'up', (select count(*) from ratings where value = 'up'),
+      'down', (select count(*) from ratings where value = 'down'),
+      'byModel', (
+        select coalesce(json_agg(json_build_object('model', f.model, 'up', f.up, 'down', f.down)
+                                 order by f.model nulls first), '[]')
+        from (select model, count(*) filter (where value = 'up') as up, count(*) filter (where value = 'down') as down
+              from ratings group by model) f
+      ),
+      -- The most rated sessions only: a figure per session of every session would grow without bound.
+      'bySession', (
+        select coalesce(json_agg(json_build_object('sessionId', f.session_id, 'up', f.up, 'down', f.down)
+                                 order by f.up + f.down desc, f.session_id), '[]')
+        from (select * from ratings_per_session order by up + down desc, session_id limit 100) f
+      )
     )
   ) as product`;
 

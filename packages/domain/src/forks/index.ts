@@ -1,0 +1,2 @@
+export { forkSession } from './fork.ts';
+export { FORK_COPIED_COLUMNS, forkSettings, forkStatement } from './sql.ts';
