@@ -16,6 +16,7 @@ import {
   ChatMessageSchema,
   ChatMessageSearchQueueSchema,
   ChatMessageSearchSchema,
+  ChatMessageVersionSchema,
   ChatSessionSchema,
   ChatTurnSchema,
 } from './conversation.ts';
@@ -68,6 +69,7 @@ export const entities: EntitySchema<any, any>[] = [
   ChatMessageSearchSchema,
   ChatMessageSearchQueueSchema,
   ChatTurnSchema,
+  ChatMessageVersionSchema,
 ];
 
 export * from './academy.ts';
