@@ -20,3 +20,4 @@ export * from './memories.ts';
 export * from './account.ts';
 export * from './retention.ts';
 export * from './chat.ts';
+export * from './message-parts.ts';

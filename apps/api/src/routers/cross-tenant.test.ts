@@ -59,6 +59,8 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.thread': (c, { messageId }) => c.messages.thread({ id: messageId }),
   'messages.delete': (c, { messageId }) => c.messages.delete({ id: messageId }),
   'messages.clear': (c, { sessionId }) => c.messages.clear({ sessionId }),
+  'messages.edit': (c, { messageId }) => c.messages.edit({ id: messageId, content: 'taken over' }),
+  'messages.versions': (c, { messageId }) => c.messages.versions({ id: messageId }),
   'apiKeys.revoke': (c, { apiKeyId }) => c.apiKeys.revoke({ id: apiKeyId }),
   'entities.get': (c, { entityId }) => c.entities.get({ id: entityId }),
   'entities.merge': (c, { entityId, otherEntityId }) =>
@@ -203,7 +205,8 @@ describe('the cross-tenant matrix', () => {
                 (select json_agg(p order by id) from projects p) as projects,
                 (select json_agg(e order by id) from knowledge_entries e) as knowledge,
                 (select json_agg(kc order by entry_id, ordinal) from knowledge_chunks kc) as chunks,
-                (select json_agg(mem order by id) from memories mem) as memories`,
+                (select json_agg(mem order by id) from memories mem) as memories,
+                (select json_agg(v order by id) from chat_message_versions v) as message_versions`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {

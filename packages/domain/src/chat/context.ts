@@ -3,7 +3,7 @@ import type { EntityManager } from '@threadstore/db';
 import type { Principal } from '../principal.ts';
 import type { MemoriesSource } from './memories.ts';
 import { estimateTokens, type PromptMessage } from './responders.ts';
-import { recentMessages } from './sql.ts';
+import { conversationPath } from './sql.ts';
 
 /** What a message costs in a prompt beyond its text (role, separators). */
 const MESSAGE_OVERHEAD_TOKENS = 4;
@@ -17,7 +17,8 @@ export interface AssembledContext {
 
 /**
  * The prompt, assembled on the server: the system prompt, the user's best memories, then the
- * most recent history (up to and including the user's message) that fits `tokenBudget`. The
+ * most recent history of the user's message's branch (up to and including it; see
+ * `conversationPath`) that fits `tokenBudget`. The
  * newest message is always included, even alone over budget. The record says exactly what went
  * in, and is stored with the answer.
  */
@@ -63,7 +64,7 @@ export async function assembleContext(
     memoryIds.push(memory.id);
   }
   const history: { id: string; role: PromptMessage['role']; content: string }[] = [];
-  for (const message of await recentMessages(em, sessionId, userSeq, HISTORY_WINDOW)) {
+  for (const message of await conversationPath(em, sessionId, userSeq, HISTORY_WINDOW)) {
     const cost = estimateTokens(message.content) + MESSAGE_OVERHEAD_TOKENS;
     if (history.length > 0 && used + cost > tokenBudget) break;
     used += cost;

@@ -6,3 +6,4 @@ export { clearMessages, deleteMessage } from './remove.ts';
 export { toMessage, type MessageRow } from './rows.ts';
 export { searchMessages } from './search.ts';
 export { drainSearchQueue, indexQueuedMessages, type IndexedBatch } from './search-index.ts';
+export { editMessage, messageVersions } from './edit.ts';

@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { append, appendMany } from './append.ts';
 import { clear, deleteOne } from './delete.ts';
+import { edit, versions } from './edit.ts';
 import { get } from './get.ts';
 import { history } from './history.ts';
 import { search } from './search.ts';
@@ -15,4 +16,6 @@ export const messagesRouter = {
   delete: deleteOne,
   clear,
   search,
+  edit,
+  versions,
 } satisfies TRPCRouterRecord;
