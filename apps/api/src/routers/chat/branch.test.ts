@@ -1,27 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONTENT_LIMITS, type TChatTurn } from '@threadstore/contract';
+import type { TChatTurn } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { createTestUser } from '@threadstore/domain/testing';
-import { createLogger } from '@threadstore/runtime';
 import { TRPCError } from '@trpc/server';
-import { chatDefaultsFrom } from '../../chat-env.ts';
-import { createLive, type Live } from '../../live/live.ts';
+import type { Live } from '../../live/live.ts';
 import { callerAs } from '../../testing/caller.ts';
-import { testServerConfig } from '../../testing/server-config.ts';
+import { startTestLive } from '../../testing/live.ts';
 
 describe('chat.send with editOf: an edited question answered on a branch of its own', () => {
   const testDb = useTestDatabase();
   let live: Live;
 
   beforeAll(async () => {
-    live = createLive({
-      orm: testDb.orm,
-      logger: createLogger('test', 'silent'),
-      defaults: chatDefaultsFrom(testServerConfig()),
-      limits: DEFAULT_CONTENT_LIMITS,
-    });
-    await live.start();
-    await live.connected;
+    live = await startTestLive(testDb.orm);
   });
   afterAll(() => live?.stop());
 

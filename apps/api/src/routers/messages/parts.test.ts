@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTENT_LIMITS, type TMessagePart } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { drainSearchQueue } from '@threadstore/domain';
-import { TRPCError } from '@trpc/server';
-import { callerAs } from '../../testing/caller.ts';
-import { createSession, signedInUser, storedMessages } from './testing.ts';
+import { refusal, storedMessages, userWithSession as sessionFor } from './testing.ts';
 
 /** Text no part may lose or change: every script direction, emoji, markup, SQL, escapes. */
 const HOSTILE = [
@@ -42,24 +40,10 @@ function everyPart(text: string): TMessagePart[] {
   ];
 }
 
-async function refusal(call: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof TRPCError) return error;
-    throw error;
-  }
-  throw new Error('the call succeeded');
-}
-
 describe('message parts', () => {
   const testDb = useTestDatabase();
 
-  async function userWithSession() {
-    const user = await signedInUser(testDb.orm);
-    const sessionId = await createSession(testDb.orm, user);
-    return { user, sessionId, api: callerAs(testDb.orm, user) };
-  }
+  const userWithSession = () => sessionFor(testDb.orm);
 
   it('round-trips every part type byte for byte, hostile text included, through append, get, history and appendMany', async () => {
     const { sessionId, api } = await userWithSession();
