@@ -27,6 +27,8 @@ export function startApi(
   cpuProfileDir?: string,
   // More settings (bench/loop points the conversation loop at its fake model).
   extraEnv: Record<string, string> = {},
+  // Another build of the API (bench/loop's --before: an earlier commit's checkout, same run).
+  main = join(REPO_ROOT, 'apps/api/dist/main.js'),
 ): Promise<ServerProcess> {
   return startServer(
     'api',
@@ -35,7 +37,7 @@ export function startApi(
       ...(cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`]),
       '--import',
       join(import.meta.dirname, 'memory-probe.ts'),
-      join(REPO_ROOT, 'apps/api/dist/main.js'),
+      main,
     ],
     (port) => ({
       DATABASE_URL: databaseUrl,

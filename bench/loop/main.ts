@@ -9,9 +9,14 @@
  *  3. Database writes per 1,000-token answer (rows written per table, from pg_stat_user_tables).
  * DATABASE_URL picks a server (the benchmark creates and replaces its own database there);
  * otherwise an embedded PostgreSQL under bench/.data.
+ * `--before <checkout>`: also measures the first token through that checkout's built API (an
+ * earlier commit, `pnpm install && turbo run build` done there), in the same rounds, alternating
+ * which goes first, so a change is judged against its own baseline under the same load.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_CONTENT_LIMITS } from '@threadstore/contract';
 import { createThreadstoreClient, type ThreadstoreClient } from '@threadstore/client';
 import { startFakeModel, type FakeModel } from '@threadstore/api/testing';
@@ -24,6 +29,8 @@ import { describeMachine, formatNumber, goalRow, median, spread, table } from '.
 import { percentile } from '../api/load.ts';
 
 const ROUNDS = 3;
+const BEFORE_FLAG = process.argv.indexOf('--before');
+const BEFORE_CHECKOUT = BEFORE_FLAG === -1 ? null : process.argv[BEFORE_FLAG + 1]!;
 const FIRST_TOKEN_REQUESTS = 30;
 const FIRST_TOKEN_RATE_PER_S = 2;
 const WATCHERS = 1_000;
@@ -47,6 +54,15 @@ async function atFixedRate<T>(count: number, perSecond: number, task: (index: nu
     pending.push(task(i));
   }
   return Promise.all(pending);
+}
+
+/** The commit a checkout is at, for the report. */
+function describeCheckout(dir: string): string {
+  try {
+    return `commit ${execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}`;
+  } catch {
+    return 'not a git checkout';
+  }
 }
 
 function p(values: number[], q: number): number {
@@ -106,11 +122,15 @@ async function main(): Promise<void> {
   };
   const apiA = await startApi(db.url, 10, undefined, chatEnv);
   const apiB = await startApi(db.url, 10, undefined, chatEnv);
+  const apiBefore =
+    BEFORE_CHECKOUT === null
+      ? null
+      : await startApi(db.url, 10, undefined, chatEnv, join(BEFORE_CHECKOUT, 'apps/api/dist/main.js'));
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const out: string[] = [];
   try {
     out.push('# Conversation loop benchmark', '', table(['', ''], Object.entries(machine)), '');
-    const firstToken = await benchFirstToken(model, apiA);
+    const firstToken = await benchFirstToken(model, apiA, apiBefore);
     const feed = await benchChangeFeed(pool, apiB);
     const writes = await benchWrites(pool, model, apiA);
     out.push(
@@ -132,6 +152,25 @@ async function main(): Promise<void> {
       ),
       '',
       `Added p50, median [range] of ${ROUNDS} rounds: ${spread(firstToken.map((r) => r.loopP50 - r.directP50))} ms`,
+      ...(apiBefore === null
+        ? []
+        : [
+            '',
+            `The same requests through the API built from \`${BEFORE_CHECKOUT}\` (${describeCheckout(BEFORE_CHECKOUT!)}), in the same rounds:`,
+            '',
+            table(
+              ['round', 'before: loop p50 ms', 'before: added p50 ms', 'after ÷ before (added p50)', 'load (1 min)'],
+              firstToken.map((r, i) => [
+                String(i + 1),
+                formatNumber(r.beforeP50!),
+                formatNumber(r.beforeP50! - r.directP50),
+                formatNumber((r.loopP50 - r.directP50) / (r.beforeP50! - r.directP50)),
+                r.load,
+              ]),
+            ),
+            '',
+            `After ÷ before, added p50, median [range]: ${spread(firstToken.map((r) => (r.loopP50 - r.directP50) / (r.beforeP50! - r.directP50)))}`,
+          ]),
       '',
       '## Change feed: committed append → event at a subscriber on another API process',
       '',
@@ -209,33 +248,44 @@ async function main(): Promise<void> {
     await pool.end();
     await apiA.stop();
     await apiB.stop();
+    await apiBefore?.stop();
     await model.close();
     await db.stop();
   }
 }
 
-async function benchFirstToken(model: FakeModel, api: ServerProcess) {
-  const client = createThreadstoreClient({
-    url: `http://127.0.0.1:${api.port}/trpc`,
-    auth: { anonymousId: randomUUID() },
-    EventSource,
-  });
+async function benchFirstToken(model: FakeModel, api: ServerProcess, before: ServerProcess | null) {
+  const clientOf = (server: ServerProcess) =>
+    createThreadstoreClient({
+      url: `http://127.0.0.1:${server.port}/trpc`,
+      auth: { anonymousId: randomUUID() },
+      EventSource,
+    });
+  const client = clientOf(api);
+  const beforeClient = before === null ? null : clientOf(before);
+  /** One session per request (the loop allows one writer per session), then the requests at a fixed rate. */
+  const measure = async (target: ThreadstoreClient) => {
+    const sessions = await Promise.all(
+      Array.from({ length: FIRST_TOKEN_REQUESTS }, () => target.sessions.create.mutate({})),
+    );
+    return atFixedRate(FIRST_TOKEN_REQUESTS, FIRST_TOKEN_RATE_PER_S, (i) => loopFirstToken(target, sessions[i]!.id));
+  };
   const rounds = [];
   for (let round = 0; round < ROUNDS; round++) {
     log(`first token, round ${round + 1}`);
     const direct = await atFixedRate(FIRST_TOKEN_REQUESTS, FIRST_TOKEN_RATE_PER_S, () => directFirstToken(model));
-    // One session per request: the loop allows one writer per session.
-    const sessions = await Promise.all(
-      Array.from({ length: FIRST_TOKEN_REQUESTS }, () => client.sessions.create.mutate({})),
-    );
-    const viaLoop = await atFixedRate(FIRST_TOKEN_REQUESTS, FIRST_TOKEN_RATE_PER_S, (i) =>
-      loopFirstToken(client, sessions[i]!.id),
-    );
+    // With a "before" build, the two go first in turn, so neither always gets the quieter half.
+    const beforeFirst = beforeClient !== null && round % 2 === 1;
+    const viaBefore = beforeFirst ? await measure(beforeClient) : null;
+    const viaLoop = await measure(client);
+    const viaBeforeAfter = beforeClient !== null && !beforeFirst ? await measure(beforeClient) : null;
+    const beforeRuns = viaBefore ?? viaBeforeAfter;
     rounds.push({
       directP50: p(direct, 0.5),
       directP99: p(direct, 0.99),
       loopP50: p(viaLoop, 0.5),
       loopP99: p(viaLoop, 0.99),
+      beforeP50: beforeRuns === null ? null : p(beforeRuns, 0.5),
       load: load(),
     });
   }

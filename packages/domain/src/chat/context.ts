@@ -49,11 +49,16 @@ export async function assembleContext(
   },
 ): Promise<AssembledContext> {
   let used = systemPrompt.length > 0 ? estimateTokens(systemPrompt) + MESSAGE_OVERHEAD_TOKENS : 0;
-  const found = await memories.forPrompt(em, principal, {
-    query: userContent,
-    ...(projectId === null ? {} : { projectId }),
-    tokenBudget: Math.floor(tokenBudget / 4),
-  });
+  // Memories and history are read at the same time, on two pooled connections: the prompt waits
+  // for the slower of the two, not for both in a row (it sits before the answer's first token).
+  const [found, recent] = await Promise.all([
+    memories.forPrompt(em.fork(), principal, {
+      query: userContent,
+      ...(projectId === null ? {} : { projectId }),
+      tokenBudget: Math.floor(tokenBudget / 4),
+    }),
+    conversationPath(em.fork(), sessionId, userSeq, HISTORY_WINDOW),
+  ]);
   const memoryLines: string[] = [];
   const memoryIds: string[] = [];
   for (const memory of found) {
@@ -64,7 +69,7 @@ export async function assembleContext(
     memoryIds.push(memory.id);
   }
   const history: { id: string; role: PromptMessage['role']; content: string }[] = [];
-  for (const message of await conversationPath(em, sessionId, userSeq, HISTORY_WINDOW)) {
+  for (const message of recent) {
     const cost = estimateTokens(message.content) + MESSAGE_OVERHEAD_TOKENS;
     if (history.length > 0 && used + cost > tokenBudget) break;
     used += cost;

@@ -1,4 +1,4 @@
-import type { ContentLimits, TChatSendInput, TChatTurn } from '@threadstore/contract';
+import type { ContentLimits, TChatSendInput, TChatTurn, TMessage } from '@threadstore/contract';
 import type { EntityManager, MikroORM } from '@threadstore/db';
 import { recordAudit } from '../audit.ts';
 import { sanitizeText } from '../content/sanitize.ts';
@@ -32,6 +32,7 @@ import {
   startQueuedTurn,
   writePartial,
   type Holder,
+  type SessionOfTurn,
   type TurnView,
 } from './sql.ts';
 
@@ -156,12 +157,12 @@ export class ConversationLoop {
   async send(em: EntityManager, actor: Actor, input: TChatSendInput): Promise<TChatTurn> {
     if (this.closed) throw new DomainError('PRECONDITION_FAILED', 'this API process is shutting down; retry');
     const owner = ownerOf(actor.principal);
-    const { turnId, start, kick } = await em.transactional(async (tx) => {
+    const { turnId, start, kick, sent } = await em.transactional(async (tx) => {
       const session = await lockOwnedSession(tx, owner, input.sessionId);
       if (session === null) throw notFound('session');
       if (input.clientMessageId !== undefined) {
         const existing = await findTurnByClientMessageId(tx, session.id, input.clientMessageId);
-        if (existing !== null) return { turnId: existing.id, start: false, kick: false };
+        if (existing !== null) return { turnId: existing.id, start: null, kick: false, sent: null };
       }
       const settings = resolveChatSettings(session.project_chat, this.options.defaults);
       const strategy = input.concurrency ?? settings.concurrency;
@@ -198,11 +199,11 @@ export class ConversationLoop {
         { editOf: input.editOf ?? null },
       );
       const runNow = running === null && queued === 0;
-      const answerId = runNow ? await this.appendAnswer(tx, actor, session.id, user.id) : null;
+      const answer = runNow ? await this.appendAnswer(tx, actor, session.id, user.id) : null;
       const id = await insertTurn(tx, {
         sessionId: session.id,
         userMessageId: user.id,
-        assistantMessageId: answerId,
+        assistantMessageId: answer?.id ?? null,
         clientMessageId: input.clientMessageId ?? null,
         status: runNow ? 'running' : 'queued',
         holder: runNow ? this.options.holder() : null,
@@ -218,11 +219,35 @@ export class ConversationLoop {
           ...(input.editOf === undefined ? {} : { editOf: input.editOf }),
         },
       });
-      return { turnId: id, start: runNow, kick: !runNow && running === null };
+      // The turn as committed: what the caller gets back without waiting, and what the answer
+      // starts from, so neither reads back what this transaction just wrote.
+      const sent: TChatTurn = {
+        id,
+        sessionId: session.id,
+        status: runNow ? 'running' : 'queued',
+        stopReason: null,
+        userMessage: user,
+        answer,
+        generationStatus: answer === null ? null : 'generating',
+        context: null,
+      };
+      const start: GenerationStart | null =
+        answer === null
+          ? null
+          : {
+              turnId: id,
+              sessionId: session.id,
+              answerId: answer.id,
+              userSeq: Number(user.seq),
+              userContent: user.content,
+              session,
+            };
+      return { turnId: id, start, kick: !runNow && running === null, sent };
     });
-    if (start) this.launch(turnId);
+    if (start !== null) this.launch(turnId, start);
     if (kick) this.track(this.runNextQueued(input.sessionId));
     if (input.wait ?? true) await this.waitFor(turnId);
+    else if (sent !== null) return sent;
     return this.turn(em, actor, turnId);
   }
 
@@ -297,7 +322,7 @@ export class ConversationLoop {
     actor: Actor,
     sessionId: string,
     userMessageId: string,
-  ): Promise<string> {
+  ): Promise<TMessage> {
     const answer = await appendMessage(
       tx,
       actor,
@@ -305,7 +330,7 @@ export class ConversationLoop {
       this.options.limits,
     );
     await markGenerating(tx, answer.id);
-    return answer.id;
+    return answer;
   }
 
   private track(work: Promise<unknown>): void {
@@ -317,8 +342,23 @@ export class ConversationLoop {
     void tracked.finally(() => this.running.delete(tracked));
   }
 
-  private launch(turnId: string): void {
-    this.track(this.generate(turnId));
+  private launch(turnId: string, start?: GenerationStart): void {
+    this.track(this.generate(turnId, start));
+  }
+
+  /** What a turn started elsewhere (a queued one, say) starts from, read back; null if gone. */
+  private async startOf(em: EntityManager, turnId: string): Promise<GenerationStart | null> {
+    const view = await readTurn(em, null, turnId);
+    const session = view === null ? null : await sessionInfo(em, view.turn.session_id);
+    if (view === null || session === null || view.answer === null) return null;
+    return {
+      turnId,
+      sessionId: view.turn.session_id,
+      answerId: view.answer.id,
+      userSeq: view.user.seq === undefined ? 0 : Number(view.user.seq),
+      userContent: view.user.content,
+      session,
+    };
   }
 
   /** Starts the oldest queued turn of a session when none runs. */
@@ -336,23 +376,23 @@ export class ConversationLoop {
       const queued = await oldestQueuedTurn(tx, sessionId);
       if (queued === null) return null;
       const actor: Actor = { principal: principalOf(session), requestId: null };
-      const answerId = await this.appendAnswer(tx, actor, sessionId, queued.user_message_id);
-      await startQueuedTurn(tx, queued.id, answerId, this.options.holder());
+      const answer = await this.appendAnswer(tx, actor, sessionId, queued.user_message_id);
+      await startQueuedTurn(tx, queued.id, answer.id, this.options.holder());
       return queued.id;
     });
     if (next !== null) this.launch(next);
   }
 
-  private async generate(turnId: string): Promise<void> {
+  private async generate(turnId: string, known?: GenerationStart): Promise<void> {
     const em = this.options.orm.em.fork();
-    const view = await readTurn(em, null, turnId);
-    const session = view === null ? null : await sessionInfo(em, view.turn.session_id);
-    if (view === null || session === null || view.answer === null) return;
+    const start = known ?? (await this.startOf(em, turnId));
+    if (start === null) return;
+    const { session } = start;
     const { defaults } = this.options;
     const holder = this.options.holder();
     const settings = resolveChatSettings(session.project_chat, defaults);
     const principal = principalOf(session);
-    const generation = new Generation(turnId, view.turn.session_id, view.answer.id);
+    const generation = new Generation(turnId, start.sessionId, start.answerId);
     generation.stopOnDisconnect = settings.stopOnDisconnect;
     this.active.set(turnId, generation);
     const announce = { sessionId: generation.sessionId, userId: session.user_id, anonymousId: session.anonymous_id };
@@ -401,8 +441,8 @@ export class ConversationLoop {
         principal,
         sessionId: generation.sessionId,
         projectId: session.project_id,
-        userSeq: view.user.seq === undefined ? 0 : Number(view.user.seq),
-        userContent: view.user.content,
+        userSeq: start.userSeq,
+        userContent: start.userContent,
         systemPrompt: settings.systemPrompt,
         tokenBudget: defaults.contextTokens,
         memories: this.memories,
@@ -462,6 +502,16 @@ export class ConversationLoop {
     }
     if (!this.closed) await this.runNextQueued(generation.sessionId);
   }
+}
+
+/** What an answer starts from: its turn, its user message, and its session's owner and settings. */
+interface GenerationStart {
+  turnId: string;
+  sessionId: string;
+  answerId: string;
+  userSeq: number;
+  userContent: string;
+  session: SessionOfTurn;
 }
 
 /** The principal a session's owner is, for work the loop does on their behalf. */

@@ -26,6 +26,7 @@ const HOLDER_ALIVE = `exists (select from pg_stat_activity a
 export interface LockedSession {
   id: string;
   user_id: string | null;
+  project_id: string | null;
   anonymous_id: string | null;
   project_chat: unknown;
 }
@@ -42,7 +43,7 @@ export async function lockOwnedSession(
   const { values, bind } = bindings();
   const [row] = await query<LockedSession>(
     em,
-    `select s.id, s.user_id, s.anonymous_id, p.settings -> 'chat' as project_chat
+    `select s.id, s.user_id, s.anonymous_id, s.project_id, p.settings -> 'chat' as project_chat
        from chat_sessions s left join projects p on p.id = s.project_id and p.deleted_at is null
       where s.id = ${bind(sessionId)} and s.deleted_at is null and ${ownedBy('s', owner, bind)}
         for update of s`,
@@ -56,7 +57,7 @@ export async function lockSession(em: EntityManager, sessionId: string): Promise
   const { values, bind } = bindings();
   const [row] = await query<LockedSession>(
     em,
-    `select s.id, s.user_id, s.anonymous_id, p.settings -> 'chat' as project_chat
+    `select s.id, s.user_id, s.anonymous_id, s.project_id, p.settings -> 'chat' as project_chat
        from chat_sessions s left join projects p on p.id = s.project_id and p.deleted_at is null
       where s.id = ${bind(sessionId)} and s.deleted_at is null
         for update of s`,
@@ -217,30 +218,29 @@ export interface TurnView {
   answer: AnswerRow | null;
 }
 
-/** A turn with its two messages, as the caller (or, with `owner` null, the loop) may see them. */
+/**
+ * A turn with its two messages, as the caller (or, with `owner` null, the loop) may see them.
+ * One statement, not a turn read and then a message read: it sits on the path to an answer's first
+ * token (chat.send, chat.stream's start), where every round trip is latency the user waits for.
+ */
 export async function readTurn(em: EntityManager, owner: Owner | null, turnId: string): Promise<TurnView | null> {
-  const turn = owner === null ? await findTurn(em, turnId) : await findOwnedTurn(em, owner, turnId);
-  if (turn === null) return null;
   const { values, bind } = bindings();
-  const messages = await query<AnswerRow>(
+  const rows = await query<AnswerRow & { turn: TurnRow }>(
     em,
-    `select ${MESSAGE_COLUMNS}, m.generation_status, m.context_record from chat_messages m
-      where m.id = any(${bind([turn.user_message_id, turn.assistant_message_id].filter((id) => id !== null))}::uuid[])`,
+    `with turn as (
+       select ${TURN_COLUMNS} from chat_turns t
+         ${owner === null ? '' : 'join chat_sessions s on s.id = t.session_id'}
+        where t.id = ${bind(turnId)} ${owner === null ? '' : `and s.deleted_at is null and ${ownedBy('s', owner, bind)}`})
+     select row_to_json(turn) as turn, ${MESSAGE_COLUMNS}, m.generation_status, m.context_record
+       from turn join chat_messages m on m.id in (turn.user_message_id, turn.assistant_message_id)`,
     values,
   );
+  const turn = rows[0]?.turn;
+  if (turn === undefined) return null;
+  const messages = rows.map(({ turn: _turn, ...message }) => message);
   const user = messages.find(({ id }) => id === turn.user_message_id);
   if (user === undefined) return null;
   return { turn, user, answer: messages.find(({ id }) => id === turn.assistant_message_id) ?? null };
-}
-
-async function findTurn(em: EntityManager, turnId: string): Promise<TurnRow | null> {
-  const { values, bind } = bindings();
-  const [row] = await query<TurnRow>(
-    em,
-    `select ${TURN_COLUMNS} from chat_turns t where t.id = ${bind(turnId)}`,
-    values,
-  );
-  return row ?? null;
 }
 
 export interface SessionOfTurn {

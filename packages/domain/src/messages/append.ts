@@ -129,9 +129,12 @@ async function storeMessages(
         pending.map(({ message }) => message),
       );
       const run = (target: EntityManager) => query<MessageRow>(target, statement.text, statement.values);
-      // Inside a caller's transaction the statement gets a savepoint of its own, so a reused key
-      // fails only the statement, not the caller's whole transaction.
-      const rows = em.isInTransaction() ? await em.transactional(run) : await run(em);
+      // Inside a caller's transaction a statement storing idempotency keys gets a savepoint of its
+      // own, so a reused key fails only the statement, not the caller's whole transaction. Without
+      // keys there is no failure to recover from here (any error ends the caller's transaction
+      // anyway), so no savepoint: two round trips fewer on the conversation loop's answer path.
+      const keyed = pending.some(({ message }) => message.clientMessageId != null);
+      const rows = keyed && em.isInTransaction() ? await em.transactional(run) : await run(em);
       if (rows.length === 0) throw await whyNothingWasStored(em, owner, sessionId, pending, fieldOf);
       // Rows come back by seq, which follows the order of `pending`.
       rows.forEach((row, i) => (results[pending[i]!.index] = toMessage(row)));

@@ -129,6 +129,12 @@ describe('the conversation loop over HTTP, against an OpenAI-compatible model on
     expect(finished.answer!.content).toBe(tokens.join(''));
     const history = await client.messages.history.query({ sessionId: session.id });
     expect(history.items.map(({ content }) => content)).toEqual(['go', tokens.join('')]);
+    // What send answered without reading back is the turn as it was committed.
+    expect(turn).toMatchObject({ sessionId: session.id, status: 'running', stopReason: null });
+    expect(turn.userMessage).toEqual(history.items[0]);
+    const { id, seq, role, parentId, createdAt } = history.items[1]!;
+    expect(turn.answer).toMatchObject({ id, seq, role, parentId, createdAt, content: '' });
+    expect(turn.generationStatus).toBe('generating');
   });
 
   it('resumes a stream from its last event id with no gap and no repeat', async () => {
