@@ -36,6 +36,8 @@ function prepare(message: NewMessage): PreparedMessage {
     id: uuidv7(),
     role: message.role,
     content: message.content,
+    parts: null,
+    editOf: null,
     chapter: null,
     citations: null,
     toolCalls: null,

@@ -26,6 +26,13 @@ export const ZChatSendInput = z.strictObject({
   /** Overrides the project's (and the server's) strategy for this send. */
   concurrency: ZChatConcurrency.optional(),
   wait: z.boolean().optional(),
+  /**
+   * Sends `content` as an edit of this earlier user message of the session and answers it anew:
+   * the new message takes the edited one's place in the conversation (same predecessor, `editOf`
+   * naming it), the model sees the history up to it and not what followed the edited message, and
+   * the old message and its answer stay untouched on their own branch (`messages.thread`).
+   */
+  editOf: ZId.optional(),
 });
 export type TChatSendInput = z.infer<typeof ZChatSendInput>;
 

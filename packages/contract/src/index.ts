@@ -22,3 +22,4 @@ export * from './retention.ts';
 export * from './chat.ts';
 export * from './conversations.ts';
 export * from './shares.ts';
+export * from './message-parts.ts';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ZCursor, ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
 import { ZSearchQuery } from './search.ts';
+import { ZMessageContent, ZMessagePart } from './message-parts.ts';
 
 export const MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export const ZMessageRole = z.enum(MESSAGE_ROLES);
@@ -31,7 +32,11 @@ const ZLabel = z
  */
 export const ZNewMessage = z.strictObject({
   role: ZMessageRole,
-  content: z.string(),
+  /**
+   * Plain text, or the message's typed parts in order (see `ZMessagePart`). Parts are stored as
+   * written and come back in `parts`, with their text parts joined into `content`.
+   */
+  content: ZMessageContent,
   chapter: ZLabel.nullish(),
   citations: z.array(z.unknown()).nullish(),
   toolCalls: z.array(z.unknown()).nullish(),
@@ -76,6 +81,19 @@ export const ZMessage = z.object({
   /** The message sessions.fork copied this one from, in the session it was forked from. */
   forkedFromId: ZId.nullable(),
   createdAt: ZTimestamp,
+  /**
+   * The message's parts in order, when it was written (or last edited) as parts; null for a
+   * message written as plain text, which a parts-aware client reads as one text part, `content`.
+   */
+  parts: z.array(ZMessagePart).nullable(),
+  /** 1 as appended; each `messages.edit` adds one (earlier versions: `messages.versions`). */
+  version: z.int().min(1),
+  /** Whether it was edited since it was appended (`version > 1`). */
+  edited: z.boolean(),
+  /** When it was last edited; null if never. */
+  editedAt: ZTimestamp.nullable(),
+  /** The earlier user message this one was sent as an edit of (`chat.send` with `editOf`): a branch beside it. */
+  editOf: ZId.nullable(),
 });
 export type TMessage = z.infer<typeof ZMessage>;
 
@@ -196,3 +214,46 @@ export type TMessageSearchHit = z.infer<typeof ZMessageSearchHit>;
 
 export const ZSearchMessagesOutput = z.object({ items: z.array(ZMessageSearchHit), nextCursor: ZCursor.nullable() });
 export type TSearchMessagesOutput = z.infer<typeof ZSearchMessagesOutput>;
+
+/**
+ * Changes a message's content (plain text or parts) and/or its metadata, keeping the version it
+ * replaces (`messages.versions`). `metadata` replaces the whole object. With `expectedVersion`,
+ * the edit applies only if the message is still at that version (CONFLICT otherwise, naming the
+ * current one), so two editors cannot silently overwrite each other. An answer still being
+ * generated cannot be edited (CONFLICT). To ask for a new answer to an edited user message, send
+ * it with `chat.send({ editOf })` instead: that keeps the old question and answer as a branch.
+ */
+export const ZEditMessageInput = z
+  .strictObject({
+    id: ZId,
+    content: ZMessageContent.optional(),
+    metadata: ZJsonObject.optional(),
+    expectedVersion: z.int().min(1).optional(),
+  })
+  .refine((input) => input.content !== undefined || input.metadata !== undefined, {
+    message: 'pass content, metadata or both',
+    path: ['content'],
+  });
+export type TEditMessageInput = z.infer<typeof ZEditMessageInput>;
+
+/** Who made a version: the same actor the audit log names (a user, an API key, an anonymous visitor). */
+export const ZVersionAuthor = z.object({ actorType: z.string(), actorId: z.string() });
+
+export const ZMessageVersion = z.object({
+  version: z.int().min(1),
+  content: z.string(),
+  parts: z.array(ZMessagePart).nullable(),
+  metadata: ZJsonObject,
+  sanitized: z.boolean(),
+  /** When this version was written: the append for version 1, the edit for the others. */
+  createdAt: ZTimestamp,
+  /** Who wrote it by editing; null for version 1 (the append; the audit log names who appended). */
+  editedBy: ZVersionAuthor.nullable(),
+  /** Whether this is the message's version now. */
+  current: z.boolean(),
+});
+export type TMessageVersion = z.infer<typeof ZMessageVersion>;
+
+/** Every version of a visible message, oldest first, the current one last. */
+export const ZMessageVersionsOutput = z.object({ items: z.array(ZMessageVersion) });
+export type TMessageVersionsOutput = z.infer<typeof ZMessageVersionsOutput>;

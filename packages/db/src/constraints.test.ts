@@ -46,6 +46,7 @@ const FIXTURE = `
   insert into retention_policies (scope, user_id, target, legal_hold) values ('user', '${U1}', 'all', true);
   insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'running');
   insert into account_erasures (user_id) values ('${U2}');
+  insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 1, 'before', 'user', '${U1}');
 `;
 
 const session = (values: string) => `insert into chat_sessions ${values}`;
@@ -93,6 +94,9 @@ const CASES: Record<string, string> = {
   chat_messages_not_own_parent_check: `update chat_messages set parent_id = id where id = '${M1}'`,
   chat_messages_generation_status_check: message('seq, generation_status', `2, 'thinking'`),
 
+  chat_message_versions_session_id_foreign: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${MISSING}', '${M1}', 2, 'x', 'user', 'u')`,
+  chat_message_versions_message_version_unique: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 1, 'x', 'user', 'u')`,
+  chat_message_versions_version_positive_check: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 0, 'x', 'user', 'u')`,
   chat_turns_session_id_foreign: `insert into chat_turns (session_id, user_message_id, status) values ('${MISSING}', '${M1}', 'queued')`,
   chat_turns_session_client_message_id_unique: `insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'queued')`,
   chat_turns_status_check: `insert into chat_turns (session_id, user_message_id, status) values ('${S1}', '${M1}', 'paused')`,

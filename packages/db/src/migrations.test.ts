@@ -26,6 +26,7 @@ const EXPECTED_TABLES = [
   'audit_log',
   'chat_message_search',
   'chat_message_search_queue',
+  'chat_message_versions',
   'chat_messages',
   'chat_sessions',
   'chat_turns',

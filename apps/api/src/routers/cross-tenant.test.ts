@@ -62,6 +62,8 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.thread': (c, { messageId }) => c.messages.thread({ id: messageId }),
   'messages.delete': (c, { messageId }) => c.messages.delete({ id: messageId }),
   'messages.clear': (c, { sessionId }) => c.messages.clear({ sessionId }),
+  'messages.edit': (c, { messageId }) => c.messages.edit({ id: messageId, content: 'taken over' }),
+  'messages.versions': (c, { messageId }) => c.messages.versions({ id: messageId }),
   'apiKeys.revoke': (c, { apiKeyId }) => c.apiKeys.revoke({ id: apiKeyId }),
   'entities.get': (c, { entityId }) => c.entities.get({ id: entityId }),
   'entities.merge': (c, { entityId, otherEntityId }) =>
@@ -223,7 +225,8 @@ describe('the cross-tenant matrix', () => {
                 (select json_agg(mem order by id) from memories mem) as memories,
                 (select json_agg(sh order by id) from session_shares sh) as shares,
                 (select json_agg(rt order by id) from message_ratings rt) as ratings,
-                (select json_agg(mc order by id) from message_clears mc) as clears`,
+                (select json_agg(mc order by id) from message_clears mc) as clears,
+                (select json_agg(v order by id) from chat_message_versions v) as message_versions`,
       );
 
   async function ownedBy(principal: Principal, keyOwnerId: string, learner: Principal): Promise<VictimIds> {

@@ -170,6 +170,19 @@ export const ChatMessageSchema = defineEntity({
     contextRecord: p.json<Record<string, unknown>>().nullable(),
     // The message sessions.fork copied this one from (another session's); no foreign key, like parent.
     forkedFromId: p.uuid().nullable(),
+    // The typed parts (text, reasoning, tool calls and results, files, citations), in order, for
+    // a message written as parts; null for one written as plain text (most), which costs nothing
+    // but a bit in the row's null bitmap. `json`, not `jsonb`: kept byte for byte as written (key
+    // order included), never queried inside, and not re-parsed into binary form on every append.
+    // `content` holds the text parts joined, for search and for clients that show text only.
+    parts: p.json<unknown[]>().columnType('json').nullable(),
+    // 1 as appended; each messages.edit adds one and keeps the version it replaces in
+    // chat_message_versions. A constant default: adding it rewrote no existing row.
+    version: p.integer().default(1),
+    editedAt: p.datetime().nullable(),
+    // A user message sent as an edit of this earlier one (chat.send with editOf): a new branch
+    // beside it. No foreign key, like parent_id.
+    editOf: p.uuid().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: deletedAt(),
@@ -195,6 +208,42 @@ export const ChatMessageSchema = defineEntity({
   triggers: [touchUpdatedAt()],
 });
 export type ChatMessage = InferEntity<typeof ChatMessageSchema>;
+
+/**
+ * The earlier versions of edited messages, written only by messages.edit (an append never touches
+ * this table): row `version` k holds what version k of the message said, and who replaced it with
+ * version k + 1 and when. The current version stays in chat_messages.
+ *
+ * Owned through the session (a cascading foreign key, so account export, import and erasure find
+ * it in the catalog); deliberately no foreign key to chat_messages, like chat_message_search: a
+ * per-row trigger on every deleted message is what made retention slow. Whoever hard-deletes
+ * single messages deletes their versions in the same statement (retention); a session's purge
+ * takes them with the session.
+ */
+export const ChatMessageVersionSchema = defineEntity({
+  name: 'ChatMessageVersion',
+  tableName: 'chat_message_versions',
+  properties: {
+    id: uuidPrimaryKey(),
+    session: () => p.manyToOne(ChatSessionSchema).deleteRule('cascade').index('chat_message_versions_session_id_index'),
+    messageId: p.uuid(),
+    version: p.integer(),
+    content: p.text(),
+    parts: p.json<unknown[]>().columnType('json').nullable(),
+    metadata: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    sanitized: p.boolean().default(false),
+    // The edit that replaced this version: who (as in audit_log) and when.
+    replacedByType: p.string().length(32),
+    replacedById: p.string().length(255),
+    replacedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
+  },
+  uniques: [{ name: 'chat_message_versions_message_version_unique', properties: ['messageId', 'version'] }],
+  checks: [check('chat_message_versions', 'version_positive', 'version >= 1')],
+});
+export type ChatMessageVersion = InferEntity<typeof ChatMessageVersionSchema>;
 
 /**
  * Full-text search over messages, kept off the append path. Computing `to_tsvector` and adding

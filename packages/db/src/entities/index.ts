@@ -16,6 +16,7 @@ import {
   ChatMessageSchema,
   ChatMessageSearchQueueSchema,
   ChatMessageSearchSchema,
+  ChatMessageVersionSchema,
   ChatSessionSchema,
   ChatTurnSchema,
   MessageClearSchema,
@@ -74,6 +75,7 @@ export const entities: EntitySchema<any, any>[] = [
   SessionShareSchema,
   MessageRatingSchema,
   MessageClearSchema,
+  ChatMessageVersionSchema,
 ];
 
 export * from './academy.ts';

@@ -29,6 +29,7 @@ describe('account erasure', () => {
         'public.users',
         'public.projects',
         'public.chat_sessions',
+        'public.chat_message_versions',
         'public.memories',
         'public.knowledge_entries',
         'public.api_keys',
@@ -50,7 +51,13 @@ describe('account erasure', () => {
     const receipt = await eraseAccount(testDb.orm.em.fork(), victim.userId, { batchSize: 25 });
 
     expect(receipt.status).toBe('completed');
-    expect(receipt.counts).toMatchObject({ chat_messages: 121, users: 1, memories: 2, api_keys: 1 });
+    expect(receipt.counts).toMatchObject({
+      chat_messages: 121,
+      chat_message_versions: 1,
+      users: 1,
+      memories: 2,
+      api_keys: 1,
+    });
     expect(receipt.batches).toBeGreaterThan(5);
     expect(await census(victimNeedles)).toEqual([]);
     // Shares, ratings and clears hang off sessions (no user id of their own): only the bystander's stay.

@@ -67,6 +67,7 @@ describe('account export and import', () => {
       projects: { rows: 1 },
       chat_sessions: { rows: 3 },
       chat_messages: { rows: 301 },
+      chat_message_versions: { rows: 1 },
       memories: { rows: 2 },
       knowledge_entries: { rows: 1 },
       api_keys: { rows: 1 },
@@ -83,7 +84,13 @@ describe('account export and import', () => {
     await eraseAccount(testDb.orm.em.fork(), original.userId);
     const { userId, principal } = await createTestUser(testDb.orm.em.fork());
     const result = await importAccount(testDb.orm.em.fork(), actorFor(principal), userId, replay(exported));
-    expect(result.imported).toMatchObject({ chat_messages: 301, memories: 2, audit_log: 4, api_keys: 1 });
+    expect(result.imported).toMatchObject({
+      chat_messages: 301,
+      chat_message_versions: 1,
+      memories: 2,
+      audit_log: 4,
+      api_keys: 1,
+    });
     expect(result.skipped).toEqual({ users: 1 });
 
     const again = await collect(exportAccount(testDb.orm.em.fork(), userId));

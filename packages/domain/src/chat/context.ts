@@ -3,7 +3,7 @@ import type { EntityManager } from '@threadstore/db';
 import type { Principal } from '../principal.ts';
 import type { MemoriesSource } from './memories.ts';
 import { estimateTokens, type PromptMessage } from './responders.ts';
-import { recentMessages } from './sql.ts';
+import { conversationPath } from './sql.ts';
 
 /** What a message costs in a prompt beyond its text (role, separators). */
 const MESSAGE_OVERHEAD_TOKENS = 4;
@@ -17,7 +17,8 @@ export interface AssembledContext {
 
 /**
  * The prompt, assembled on the server: the system prompt, the user's best memories, then the
- * most recent history (up to and including the user's message) that fits `tokenBudget`. The
+ * most recent history of the user's message's branch (up to and including it; see
+ * `conversationPath`) that fits `tokenBudget`. The
  * newest message is always included, even alone over budget. The record says exactly what went
  * in, and is stored with the answer.
  */
@@ -56,7 +57,7 @@ export async function assembleContext(
       ...(projectId === null ? {} : { projectId }),
       tokenBudget: Math.floor(tokenBudget / 4),
     }),
-    recentMessages(em.fork(), sessionId, userSeq, HISTORY_WINDOW),
+    conversationPath(em.fork(), sessionId, userSeq, HISTORY_WINDOW),
   ]);
   const memoryLines: string[] = [];
   const memoryIds: string[] = [];

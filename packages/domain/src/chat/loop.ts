@@ -11,6 +11,7 @@ import { storedMemories, type MemoriesSource } from './memories.ts';
 import { builtinResponder, estimateTokens, openAiResponder, ResponderError, type Responder } from './responders.ts';
 import { resolveChatSettings, type ChatDefaults, type ChatSettings } from './settings.ts';
 import {
+  branchPoint,
   cancelQueuedTurn,
   finishTurn,
   findOwnedTurn,
@@ -177,6 +178,13 @@ export class ConversationLoop {
         await interruptSession(tx, session.id);
         queued = 0;
       }
+      // An edit takes the edited message's place: the same predecessor, and `editOf` naming it.
+      const branch = input.editOf === undefined ? null : await branchPoint(tx, session.id, input.editOf);
+      if (input.editOf !== undefined && branch === null) {
+        throw new DomainError('BAD_REQUEST', 'editOf must be a visible user message of this session', {
+          field: 'editOf',
+        });
+      }
       const user = await appendMessage(
         tx,
         actor,
@@ -185,8 +193,10 @@ export class ConversationLoop {
           role: 'user',
           content: input.content,
           ...(input.clientMessageId === undefined ? {} : { clientMessageId: input.clientMessageId }),
+          ...(branch?.parentId == null ? {} : { parentId: branch.parentId }),
         },
         this.options.limits,
+        { editOf: input.editOf ?? null },
       );
       const runNow = running === null && queued === 0;
       const answer = runNow ? await this.appendAnswer(tx, actor, session.id, user.id) : null;
@@ -202,7 +212,12 @@ export class ConversationLoop {
         action: 'chat.send',
         subjectType: 'session',
         subjectId: session.id,
-        details: { turnId: id, strategy, queued: !runNow },
+        details: {
+          turnId: id,
+          strategy,
+          queued: !runNow,
+          ...(input.editOf === undefined ? {} : { editOf: input.editOf }),
+        },
       });
       // The turn as committed: what the caller gets back without waiting, and what the answer
       // starts from, so neither reads back what this transaction just wrote.

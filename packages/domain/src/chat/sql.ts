@@ -452,22 +452,82 @@ export async function moveHolder(em: EntityManager, from: Holder, to: Holder): P
   );
 }
 
-/** The messages of the prompt: the session's latest up to `seq`, newest first, at most `limit`. */
-export async function recentMessages(
+/**
+ * The messages of the prompt: the conversation that leads to the message at `seq`, newest first,
+ * at most `limit`, without deleted messages, tool messages or answers still being generated.
+ *
+ * Followed one message back at a time: a message's predecessor is its `parent_id` when it has
+ * one (an answer's question, a branch's branch point); otherwise the message just before it in
+ * the session (a plain send follows whatever came last), except for a message sent as an edit
+ * with no parent, which starts the conversation anew. Without any edit this is exactly the
+ * session's latest messages up to `seq` (what this statement replaced); after
+ * `chat.send({ editOf })` the edited message and everything after it stay out of the new
+ * branch's prompts, however the conversation goes on. Each step is one probe of the primary key
+ * or of (session_id, seq); the walk stops after `2 × limit` steps (deleted and tool messages
+ * take a step without adding to the prompt).
+ */
+export async function conversationPath(
   em: EntityManager,
   sessionId: string,
   seq: number,
   limit: number,
 ): Promise<{ id: string; role: 'system' | 'user' | 'assistant'; content: string }[]> {
   const { values, bind } = bindings();
+  const session = bind(sessionId);
   return query(
     em,
-    `select m.id, m.role, m.content from chat_messages m
-      where m.session_id = ${bind(sessionId)} and m.seq <= ${bind(seq)} and m.deleted_at is null
-        and m.role in ('system', 'user', 'assistant') and m.generation_status is distinct from 'generating'
-      order by m.seq desc limit ${bind(limit)}`,
+    `with recursive walk (id, parent_id, edit_of, seq, step) as (
+       select m.id, m.parent_id, m.edit_of, m.seq, 1 from chat_messages m
+        where m.session_id = ${session} and m.seq = ${bind(seq)}
+       union all
+       select p.id, p.parent_id, p.edit_of, p.seq, w.step + 1
+         from walk w
+        cross join lateral (
+          select m.id, m.parent_id, m.edit_of, m.seq from chat_messages m
+           where w.parent_id is not null and m.id = w.parent_id and m.session_id = ${session}
+          union all
+          (select m.id, m.parent_id, m.edit_of, m.seq from chat_messages m
+            where w.parent_id is null and w.edit_of is null and m.session_id = ${session} and m.seq < w.seq
+            order by m.seq desc limit 1)
+        ) as p
+        where w.step < ${bind(2 * limit)}
+     )
+     select m.id, m.role, m.content from walk join chat_messages m on m.id = walk.id
+      where m.deleted_at is null and m.role in ('system', 'user', 'assistant')
+        and m.generation_status is distinct from 'generating'
+      order by walk.step limit ${bind(limit)}`,
     values,
   );
+}
+
+/**
+ * Where a message sent as an edit of user message `editOf` attaches: to the edited message's own
+ * predecessor (as `conversationPath` would walk it), when that is a visible message; null when
+ * the edited message began the conversation. Null as a whole for anything but a visible user
+ * message of the session.
+ */
+export async function branchPoint(
+  em: EntityManager,
+  sessionId: string,
+  editOf: string,
+): Promise<{ parentId: string | null } | null> {
+  const { values, bind } = bindings();
+  const session = bind(sessionId);
+  const [row] = await query<{ parent_id: string | null }>(
+    em,
+    `select case
+              when e.parent_id is not null then
+                (select p.id from chat_messages p where p.id = e.parent_id and p.deleted_at is null)
+              when e.edit_of is not null then null
+              else (select p.id from chat_messages p
+                     where p.session_id = e.session_id and p.seq < e.seq and p.deleted_at is null
+                     order by p.seq desc limit 1)
+            end as parent_id
+       from chat_messages e
+      where e.id = ${bind(editOf)} and e.session_id = ${session} and e.role = 'user' and e.deleted_at is null`,
+    values,
+  );
+  return row === undefined ? null : { parentId: row.parent_id };
 }
 
 /**

@@ -6,11 +6,14 @@ import { auditInsert, bindings, ownedBy } from '../messages/sql.ts';
  * The columns sessions.fork copies from each message, spelled out (never `m.*`): a column added
  * to chat_messages later is not copied until someone decides it should be. Not copied: id, seq,
  * session_id and parent_id (new ones), created_at/updated_at (the copy is new), deleted_at (only
- * visible messages are copied), context_record (it names the source session's messages).
+ * visible messages are copied), context_record (it names the source session's messages), version,
+ * edited_at and edit_of (a copy is a new message at version 1 holding the current text and parts;
+ * the earlier versions stay with the source, and edit_of names a message of the source session).
  */
 export const FORK_COPIED_COLUMNS = [
   'role',
   'content',
+  'parts',
   'chapter',
   'citations',
   'tool_calls',

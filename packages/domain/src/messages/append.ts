@@ -24,6 +24,7 @@ export async function appendMessage(
   actor: Actor,
   input: TAppendMessageInput,
   limits: ContentLimits,
+  { editOf = null }: { editOf?: string | null } = {},
 ): Promise<TMessage> {
   const { sessionId, ...message } = input;
   const [stored] = await storeMessages(em, actor, limits, {
@@ -31,6 +32,7 @@ export async function appendMessage(
     sessionId,
     messages: [message],
     fieldOf: (_, name) => name,
+    editOf,
   });
   return stored!;
 }
@@ -86,6 +88,8 @@ interface Batch {
   messages: readonly TNewMessage[];
   /** Where message `index`'s field `name` was in the input, for errors. */
   fieldOf: (index: number, name: string) => string;
+  /** For a single message sent as an edit of an earlier one (the conversation loop's `editOf`). */
+  editOf?: string | null;
 }
 
 interface Pending {
@@ -108,12 +112,12 @@ async function storeMessages(
   em: EntityManager,
   actor: Actor,
   limits: ContentLimits,
-  { action, sessionId, messages, fieldOf }: Batch,
+  { action, sessionId, messages, fieldOf, editOf = null }: Batch,
 ): Promise<TMessage[]> {
   const owner = ownerOf(actor.principal);
   const results: TMessage[] = [];
   let pending: Pending[] = messages.map((message, index) => ({
-    message: prepareMessage(message, limits, (name) => fieldOf(index, name)),
+    message: prepareMessage(message, limits, (name) => fieldOf(index, name), editOf),
     index,
   }));
   for (;;) {
@@ -204,6 +208,13 @@ export function appendStatement(
     `${bind(messages.map((message) => message[key]))}::${type}[]`;
   const count = bind(messages.length);
   const parents = column('parentId', 'uuid');
+  // Columns most appends leave null are bound only when a message of the batch has them: a plain
+  // text append runs the very statement it ran before parts and edits existed (and so keeps its
+  // prepared plan), and a parts append one more array. Each shape is one fixed text.
+  const optional = (['parts', 'editOf'] as const).filter((key) => messages.some((message) => message[key] !== null));
+  const optionalColumns = optional.map((key) => (key === 'parts' ? 'parts' : 'edit_of'));
+  const optionalArrays = optional.map((key) => column(key, key === 'parts' ? 'json' : 'uuid'));
+  const extra = (prefix: string) => optionalColumns.map((name) => `, ${prefix}${name}`).join('');
   const text = `
     with session as (
       update chat_sessions s
@@ -222,20 +233,22 @@ export function appendStatement(
     ), inserted as (
       insert into chat_messages as m (id, session_id, seq, parent_id, role, content, chapter, citations, tool_calls,
         metadata, model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id, client_message_id, request_hash,
-        sanitized)
+        sanitized${extra('')})
       select x.id, session.id, session.seq_before + x.position, x.parent_id, x.role, x.content, x.chapter, x.citations,
              x.tool_calls, x.metadata, x.model, x.prompt_tokens, x.completion_tokens, x.cost, x.latency_ms, x.agent_id,
-             x.client_message_id, x.request_hash, x.sanitized
+             x.client_message_id, x.request_hash, x.sanitized${extra('x.')}
         from session,
              unnest(${column('id', 'uuid')}, ${parents}, ${column('role', 'text')}, ${column('content', 'text')},
                     ${column('chapter', 'text')}, ${column('citations', 'jsonb')}, ${column('toolCalls', 'jsonb')},
                     ${column('metadata', 'jsonb')}, ${column('model', 'text')}, ${column('promptTokens', 'int')},
                     ${column('completionTokens', 'int')}, ${column('cost', 'numeric')}, ${column('latencyMs', 'int')},
                     ${column('agentId', 'text')}, ${column('clientMessageId', 'text')},
-                    ${column('requestHash', 'text')}, ${column('sanitized', 'boolean')})
+                    ${column('requestHash', 'text')}, ${column('sanitized', 'boolean')}${optionalArrays
+                      .map((array) => `, ${array}`)
+                      .join('')})
              with ordinality as x(id, parent_id, role, content, chapter, citations, tool_calls, metadata, model,
                                   prompt_tokens, completion_tokens, cost, latency_ms, agent_id, client_message_id,
-                                  request_hash, sanitized, position)
+                                  request_hash, sanitized${extra('')}, position)
       returning ${MESSAGE_COLUMNS}
     ), queued as (
       insert into chat_message_search_queue (message_id) select id from inserted

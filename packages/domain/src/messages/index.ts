@@ -7,3 +7,4 @@ export { restoreMessage, undoClear } from './restore.ts';
 export { toMessage, type MessageRow } from './rows.ts';
 export { messageSearchPage, messageSearchStatement, searchMessages, type MessageHitRow } from './search.ts';
 export { drainSearchQueue, indexQueuedMessages, type IndexedBatch } from './search-index.ts';
+export { editMessage, messageVersions } from './edit.ts';

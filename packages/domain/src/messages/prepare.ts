@@ -1,14 +1,18 @@
 import { hash } from 'node:crypto';
 import type { ContentLimits, TMessageRole, TNewMessage } from '@threadstore/contract';
 import { uuidv7 } from '@threadstore/db';
-import { checkTextBytes, prepareJson } from '../content/limits.ts';
-import { sanitizeText } from '../content/sanitize.ts';
+import { prepareJson } from '../content/limits.ts';
+import { prepareContent } from './parts.ts';
 
 /** A message checked against the limits and sanitized, in the column shapes the insert binds. */
 export interface PreparedMessage {
   id: string;
   role: TMessageRole;
   content: string;
+  /** The typed parts as JSON (bound as `json`), or null for plain text. */
+  parts: string | null;
+  /** The earlier user message this one is sent as an edit of (chat.send's `editOf`). */
+  editOf: string | null;
   chapter: string | null;
   /** Serialized JSON (or null), bound as `jsonb`. */
   citations: string | null;
@@ -36,9 +40,10 @@ export function prepareMessage(
   input: TNewMessage,
   limits: ContentLimits,
   fieldOf: (name: string) => string = (name) => name,
+  editOf: string | null = null,
 ): PreparedMessage {
-  const content = sanitizeText(input.content);
-  checkTextBytes(content, limits, fieldOf('content'));
+  const prepared = prepareContent(input.content, limits, fieldOf('content'));
+  const content = prepared.content;
   const citations = input.citations == null ? null : prepareJson(input.citations, limits, fieldOf('citations'));
   const toolCalls = input.toolCalls == null ? null : prepareJson(input.toolCalls, limits, fieldOf('toolCalls'));
   const metadata = prepareJson(input.metadata ?? {}, limits, fieldOf('metadata'));
@@ -59,6 +64,8 @@ export function prepareMessage(
   return {
     id: uuidv7(),
     ...message,
+    parts: prepared.parts,
+    editOf,
     citations: citations?.json ?? null,
     toolCalls: toolCalls?.json ?? null,
     metadata: metadata.json,
@@ -72,9 +79,12 @@ export function prepareMessage(
             citations: citations?.value ?? null,
             toolCalls: toolCalls?.value ?? null,
             metadata: metadata.value,
+            // Only for parts, so a plain message hashes as it did before parts existed (a retry
+            // across the upgrade still matches its stored fingerprint).
+            ...(prepared.partsValue === null ? {} : { parts: prepared.partsValue }),
           }),
     sanitized:
-      content !== input.content || citations?.sanitized === true || toolCalls?.sanitized === true || metadata.sanitized,
+      prepared.sanitized || citations?.sanitized === true || toolCalls?.sanitized === true || metadata.sanitized,
   };
 }
 

@@ -1,4 +1,7 @@
-import type { TMessage, TMessageRole } from '@threadstore/contract';
+import type { TMessage, TMessagePart, TMessageRole } from '@threadstore/contract';
+
+/** The SQL literal of the format every timestamp leaves in: ISO 8601 in UTC, to the millisecond. */
+export const UTC_ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 /**
  * What every statement here selects (or returns) about a message `m`, in the shape `toMessage`
@@ -7,7 +10,8 @@ import type { TMessage, TMessageRole } from '@threadstore/contract';
  */
 export const MESSAGE_COLUMNS = `m.id, m.session_id, m.seq, m.role, m.content, m.chapter, m.citations, m.tool_calls,
   m.metadata, m.model, m.prompt_tokens, m.completion_tokens, m.cost, m.latency_ms, m.parent_id, m.agent_id,
-  m.client_message_id, m.sanitized, m.forked_from_id, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
+  m.client_message_id, m.sanitized, m.forked_from_id, to_char(m.created_at at time zone 'UTC', ${UTC_ISO}) as created_at,
+  m.parts, m.version, to_char(m.edited_at at time zone 'UTC', ${UTC_ISO}) as edited_at, m.edit_of`;
 
 export interface MessageRow {
   id: string;
@@ -31,6 +35,11 @@ export interface MessageRow {
   sanitized: boolean;
   forked_from_id: string | null;
   created_at: string;
+  /** A `json` column: the driver parses it. */
+  parts: TMessagePart[] | null;
+  version: number;
+  edited_at: string | null;
+  edit_of: string | null;
 }
 
 export function toMessage(row: MessageRow): TMessage {
@@ -55,5 +64,10 @@ export function toMessage(row: MessageRow): TMessage {
     sanitized: row.sanitized,
     forkedFromId: row.forked_from_id,
     createdAt: row.created_at,
+    parts: row.parts,
+    version: row.version,
+    edited: row.version > 1,
+    editedAt: row.edited_at,
+    editOf: row.edit_of,
   };
 }

@@ -17,7 +17,8 @@ export interface SeededAccount {
 
 /**
  * A user with something in every kind of table a user can own: projects, sessions with messages
- * (one claimed from an anonymous visit, one still anonymous under that claimed id), memories with
+ * (one edited, with its earlier version; one claimed from an anonymous visit, one still anonymous
+ * under that claimed id), memories with
  * a superseded version, knowledge, an investigation, academy progress, an API key with its own
  * audit rows, a retention policy, and audit rows about the user written by someone else.
  */
@@ -53,6 +54,16 @@ export async function seedAccount(
     `update chat_messages set parent_id = (select id from chat_messages where session_id = $1 and seq = 1)
               where session_id = $1 and seq = 2`,
     [session!.id],
+  );
+  // The first message was edited once (messages.edit): its first version is kept aside.
+  await run(
+    `with kept as (
+       insert into chat_message_versions (session_id, message_id, version, content, metadata, replaced_by_type, replaced_by_id)
+       select session_id, id, 1, 'before the edit, by ' || $2, metadata, 'user', $3
+         from chat_messages where session_id = $1 and seq = 1
+       returning message_id)
+     update chat_messages m set version = 2, edited_at = now() from kept where m.id = kept.message_id`,
+    [session!.id, name, userId],
   );
 
   // What a chat user does with a conversation: tags and pins it, shares it, rates an answer, and

@@ -60,6 +60,12 @@ describe('messages.append', () => {
       clientMessageId: 'answer-1',
       sanitized: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      // Written as plain text, never edited, not sent as an edit.
+      parts: null,
+      version: 1,
+      edited: false,
+      editedAt: null,
+      editOf: null,
     });
     expect(await api.messages.get({ id: answer.id })).toEqual(answer);
     expect(await sessionCounters(testDb.orm, sessionId)).toEqual({

@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { append, appendMany } from './append.ts';
 import { clear, deleteOne } from './delete.ts';
+import { edit, versions } from './edit.ts';
 import { get } from './get.ts';
 import { history } from './history.ts';
 import { rate } from './rate.ts';
@@ -20,4 +21,6 @@ export const messagesRouter = {
   restore,
   undoClear,
   rate,
+  edit,
+  versions,
 } satisfies TRPCRouterRecord;

@@ -1,6 +1,8 @@
 import { ChatSessionSchema, type MikroORM } from '@threadstore/db';
 import { ownerOf, type Principal } from '@threadstore/domain';
 import { createTestUser } from '@threadstore/domain/testing';
+import { TRPCError } from '@trpc/server';
+import { callerAs } from '../../testing/caller.ts';
 
 // Fixtures for the tests of the messages procedures: sessions to write into, and the rows the
 // procedures leave behind, read straight from the tables rather than through the API under test.
@@ -102,4 +104,22 @@ export async function auditRows(orm: MikroORM, action: string): Promise<AuditRow
     details: row.details,
     requestId: row.request_id,
   }));
+}
+
+/** A new user with a session of theirs and the API as them. */
+export async function userWithSession(orm: MikroORM) {
+  const user = await signedInUser(orm);
+  const sessionId = await createSession(orm, user);
+  return { user, sessionId, api: callerAs(orm, user) };
+}
+
+/** The error a call was refused with; fails when it succeeds or throws anything else. */
+export async function refusal(call: Promise<unknown>): Promise<TRPCError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof TRPCError) return error;
+    throw error;
+  }
+  throw new Error('the call succeeded');
 }

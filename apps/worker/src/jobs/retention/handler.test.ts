@@ -107,6 +107,23 @@ class World {
     );
   }
 
+  /** An earlier version of every message, as if each had been edited once (messages.edit). */
+  async editAllOnce(): Promise<void> {
+    await this.#pool.query(
+      `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id)
+       select session_id, id, 1, 'before the edit', 'user', 'editor' from chat_messages`,
+    );
+  }
+
+  /** Versions whose message is gone (no foreign key to the message, like the search table). */
+  async orphanedVersions(): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>(
+      `select count(*)::int as n from chat_message_versions v
+        where not exists (select from chat_messages m where m.id = v.message_id)`,
+    );
+    return rows[0]!.n;
+  }
+
   /** Search entries whose message is gone (the search table has no foreign key to cascade). */
   async orphanedSearchEntries(): Promise<number> {
     const { rows } = await this.#pool.query<{ n: number }>(
@@ -290,10 +307,13 @@ describe('retention, a real run', () => {
     const world = await World.on(testDb.orm);
     const expected = await seedPolicyTable(world);
     await world.indexAllForSearch();
+    await world.editAllOnce();
 
     const { result } = await runHandler(retentionJob, testDb.orm, {});
-    // Whole sessions and single soft-deleted messages alike take their search entries with them.
+    // Whole sessions and single soft-deleted messages alike take their search entries and their
+    // earlier versions with them.
     expect(await world.orphanedSearchEntries()).toBe(0);
+    expect(await world.orphanedVersions()).toBe(0);
 
     const survivors = await world.survivors();
     expect(survivors.sessions).toEqual(expected.survivors.sessions);

@@ -126,7 +126,9 @@ const COUNT_MESSAGES_OF_SESSIONS = `
 /**
  * Deleted before their sessions, so the receipt counts them (the FK cascade would not say). Their
  * search entries go in the same statement: that table has no foreign key (a per-row trigger on
- * every deleted message is what made retention slow), so nothing else would remove them.
+ * every deleted message is what made retention slow), so nothing else would remove them. Their
+ * earlier versions (chat_message_versions) go with the session, by its cascading foreign key;
+ * single messages purged below take theirs in the same statement, like their search entries.
  */
 const DELETE_MESSAGES_OF_SESSIONS = `
   with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id),
@@ -149,7 +151,8 @@ const DELETE_SOME_MESSAGES = `
   with gone as (
     delete from chat_messages where id in (select id from chat_messages where session_id = $1 limit $2) returning id
   ),
-  unindexed as (delete from chat_message_search where message_id in (select id from gone))
+  unindexed as (delete from chat_message_search where message_id in (select id from gone)),
+  unversioned as (delete from chat_message_versions where message_id in (select id from gone))
   select count(*)::int as messages from gone`;
 
 /**
@@ -190,7 +193,8 @@ const deleteByPolicy = (table: HeapTable, doomed: string) => `
     table === 'chat_messages'
       ? `,
   unindexed as (delete from chat_message_search x using gone where x.message_id = gone.id),
-  unrated as (delete from message_ratings r using gone where r.message_id = gone.id)`
+  unrated as (delete from message_ratings r using gone where r.message_id = gone.id),
+  unversioned as (delete from chat_message_versions v using gone where v.message_id = gone.id)`
       : ''
   }
   select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows
