@@ -1,3 +1,4 @@
+import { createThreadstoreClient } from '@threadstore/client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { e2e, type E2E } from './fixtures.ts';
@@ -90,6 +91,37 @@ describe('chat', () => {
     await said(page, 'Assistant', 'word59 (3 messages in context)').waitFor({ timeout: 30_000 });
     expect(await said(page, 'You', 'word59').count()).toBe(1);
     expect(await said(page, 'Assistant', 'word59').count()).toBe(1);
+  });
+
+  test('chapters, citations and tool calls of stored messages are shown, and a chapter can be picked', async () => {
+    const page = await t.newPage();
+    const url = await startConversation(page, 'what do the sources say');
+    const anonymousId = await page.evaluate(() => localStorage.getItem('threadstore.anonymousId'));
+    const agent = createThreadstoreClient({ url: `${t.url}/trpc`, auth: { anonymousId: anonymousId! } });
+    const sessionId = url.split('/').at(-1)!;
+    await agent.messages.appendMany.mutate({
+      sessionId,
+      messages: [
+        {
+          role: 'assistant',
+          content: 'Two sources agree.',
+          chapter: 'Research',
+          citations: [{ title: 'Annual report', url: 'https://example.com/report' }],
+          toolCalls: [{ name: 'web_search', arguments: { query: 'trend' } }],
+        },
+        { role: 'user', content: 'and the summary?', chapter: 'Summary' },
+      ],
+    });
+    // Live, through the watch: the chapter headings and the extras appear without a reload.
+    await page.getByRole('heading', { name: 'Research' }).waitFor();
+    await page.getByText('Citations (1)').click();
+    await page.getByRole('link', { name: 'Annual report' }).waitFor();
+    await page.getByText('Tool calls (1)').click();
+    await page.getByText('web_search', { exact: true }).waitFor();
+
+    await page.getByLabel('Chapter').selectOption('Summary');
+    await said(page, 'You', 'and the summary?').waitFor();
+    await expect.poll(() => said(page, 'Assistant', 'Two sources agree.').count()).toBe(0);
   });
 
   test('a failed send is retried visibly with the same clientMessageId, and stored once', async () => {
