@@ -3,6 +3,8 @@ import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } fr
 import * as z from 'zod';
 import type { RateLimitSettings } from './trpc/rate-limit.ts';
 import { chatEnvShape } from './chat-env.ts';
+import { parseCorsOrigins } from './web/cors.ts';
+import { DEFAULT_WEB_DIST_DIR } from './web/static-site.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -67,6 +69,12 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // GET /metrics in the Prometheus text format; with a token, only for `Authorization: Bearer <token>`.
     METRICS_ENABLED: envBoolean.default(true),
     METRICS_BEARER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    // The web app (apps/web's build) served at /; empty turns the page off (API only).
+    WEB_DIST_DIR: z.string().default(DEFAULT_WEB_DIST_DIR),
+    // Origins whose pages may call the API from a browser (the page served at / needs none):
+    // comma-separated, e.g. `https://app.example.com,http://localhost:5173`, or `*` for any.
+    CORS_ORIGINS: z.string().default('').transform(parseCorsOrigins),
 
     // The conversation loop (chat.send): defaults a project's `settings.chat` may override.
     ...chatEnvShape,

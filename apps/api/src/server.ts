@@ -24,6 +24,8 @@ import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
 import { createCallShare } from './trpc/call-share.ts';
 import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
+import { applyCors } from './web/cors.ts';
+import { createStaticSite } from './web/static-site.ts';
 
 export type ApiServerConfig = AuthConfig &
   ChatEnv &
@@ -45,6 +47,8 @@ export type ApiServerConfig = AuthConfig &
     | 'RATE_LIMIT_BURST'
     | 'RATE_LIMIT_ADDRESS_PER_MINUTE'
     | 'RATE_LIMIT_ADDRESS_BURST'
+    | 'WEB_DIST_DIR'
+    | 'CORS_ORIGINS'
   >;
 
 export interface ApiServerOptions {
@@ -139,6 +143,7 @@ export function createApiServer({
     logger,
     maxBodyBytes: config.LIMIT_MAX_BODY_BYTES,
   });
+  const site = config.WEB_DIST_DIR === '' ? null : createStaticSite(config.WEB_DIST_DIR);
   // Built once: the router does not change while the process runs.
   const openApi = JSON.stringify(openApiDocument(appRouter, { version: API_VERSION }));
 
@@ -189,6 +194,7 @@ export function createApiServer({
       return;
     }
     if (!PROBE_PATHS.has(path)) {
+      if (await site?.serve(req, res, path)) return;
       sendJson(res, 404, { error: 'not_found' });
       return;
     }
@@ -259,6 +265,7 @@ export function createApiServer({
       );
     });
 
+    if (applyCors(req, res, config.CORS_ORIGINS)) return;
     route(req, res, path, requestId).catch((error: unknown) => {
       logger.error({ requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();

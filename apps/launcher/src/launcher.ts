@@ -12,6 +12,7 @@ import {
 } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 import type { LauncherEnv } from './env.ts';
+import { quickStartAuth } from './quick-start-auth.ts';
 
 const APPS_DIR = join(import.meta.dirname, '..', '..');
 const EMBEDDED_ROLE_PASSWORD = 'threadstore-local';
@@ -50,6 +51,11 @@ export async function launch({ env, logger, mode, childEnv = process.env }: Laun
   // process as its least-privilege role (packages/db/src/roles.ts).
   let appUrls: { migrate: string; api: string; worker: string } | undefined;
   if (!databaseUrl) {
+    const auth = await quickStartAuth(env.EMBEDDED_PG_DIR, childEnv);
+    if (auth !== null) {
+      childEnv = { ...childEnv, ...auth };
+      logger.info('local accounts on (no AUTH_* setting given); the signing secret is kept beside the data');
+    }
     embedded = await startEmbeddedPostgres({
       dataDir: env.EMBEDDED_PG_DIR,
       port: env.EMBEDDED_PG_PORT,
