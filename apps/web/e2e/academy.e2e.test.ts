@@ -2,15 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { createThreadstoreClient } from '@threadstore/client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { grantAdmin, pageAs, signUp, type Account } from './accounts.ts';
-import { adminDatabaseUrl } from './admin-database.ts';
+import { adminProduct, type AdminProduct } from './admin-database.ts';
 import { e2e, type E2E } from './fixtures.ts';
 
 describe('the academy page', () => {
   let t: E2E;
+  let product: AdminProduct;
   beforeAll(async () => {
+    product = await adminProduct();
     t = await e2e();
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+    await product?.stop();
+  });
 
   /** XP counts once the xp-rollup job folded the ledger: run it now rather than wait for its schedule. */
   async function rollUp(admin: Account, learner: Account, totalXp: number) {
@@ -26,8 +31,8 @@ describe('the academy page', () => {
   }
 
   test('shows the profile with level and XP, missions with progress, badges and the leaderboard', async () => {
-    const admin = await signUp(t.url, 'academy-admin');
-    await grantAdmin(await adminDatabaseUrl(), admin);
+    const admin = await signUp(product.url, 'academy-admin');
+    await grantAdmin(product.databaseUrl, admin);
     const suffix = randomUUID().slice(0, 8);
     await admin.client.academy.admin.createMission.mutate({
       code: `xp-150-${suffix}`,
@@ -41,27 +46,35 @@ describe('the academy page', () => {
       criteria: { measure: 'xp', threshold: 100 },
     });
     const { key } = await admin.client.apiKeys.create.mutate({ name: 'grader', scopes: ['academy.award'] });
-    const grader = createThreadstoreClient({ url: new URL('/trpc', t.url), auth: { apiKey: key } });
+    const grader = createThreadstoreClient({ url: new URL('/trpc', product.url), auth: { apiKey: key } });
 
-    const learner = await signUp(t.url, 'learner');
-    const rival = await signUp(t.url, 'rival');
+    const learner = await signUp(product.url, 'learner');
+    const rival = await signUp(product.url, 'rival');
     await learner.client.academy.updateProfile.mutate({ displayName: `Ana ${suffix}` });
     await rival.client.academy.updateProfile.mutate({ displayName: `Bea ${suffix}` });
     const award = (who: Account, amount: number) =>
-      grader.academy.award.mutate({ userId: who.signedIn.user.id, amount, reason: 'quiz', sourceEventId: randomUUID() });
+      grader.academy.award.mutate({
+        userId: who.signedIn.user.id,
+        amount,
+        reason: 'quiz',
+        sourceEventId: randomUUID(),
+      });
     await award(learner, 120);
     await award(rival, 60);
     await rollUp(admin, learner, 120);
     await rollUp(admin, rival, 60);
 
-    const page = await pageAs(t, learner);
+    const page = await pageAs(t, learner, product.url);
     await page.goto('/academy');
     await page.getByTestId('xp').getByText('120').waitFor();
     // 120 XP: level 2 (from 100), level 3 at 300.
     expect(await page.getByTestId('level').textContent()).toBe('2');
     expect(await page.getByText('180 XP to level 3').count()).toBe(1);
 
-    const mission = page.getByRole('list', { name: 'Missions' }).getByRole('listitem').filter({ hasText: `Reach 150 XP ${suffix}` });
+    const mission = page
+      .getByRole('list', { name: 'Missions' })
+      .getByRole('listitem')
+      .filter({ hasText: `Reach 150 XP ${suffix}` });
     expect(await mission.textContent()).toContain('120 of 150 · in progress');
     expect(await mission.getByRole('progressbar').getAttribute('value')).toBe('120');
 
@@ -71,12 +84,20 @@ describe('the academy page', () => {
     const board = page.getByRole('table');
     const you = board.getByRole('row').filter({ hasText: `Ana ${suffix}` });
     expect(await you.textContent()).toContain('(you)');
-    expect(await board.getByRole('row').filter({ hasText: `Bea ${suffix}` }).count()).toBe(1);
+    expect(
+      await board
+        .getByRole('row')
+        .filter({ hasText: `Bea ${suffix}` })
+        .count(),
+    ).toBe(1);
     expect(await page.getByTestId('your-rank').textContent()).toMatch(/^You are #\d+ with 120 XP\.$/);
     await t.screenshot(page, 'academy');
 
     await page.getByRole('button', { name: 'This week' }).click();
     await page.getByRole('button', { name: 'This week', pressed: true }).waitFor();
-    await board.getByRole('row').filter({ hasText: `Ana ${suffix}` }).waitFor();
+    await board
+      .getByRole('row')
+      .filter({ hasText: `Ana ${suffix}` })
+      .waitFor();
   });
 });

@@ -23,17 +23,21 @@ export async function signUp(url: string, prefix: string): Promise<Account> {
   const username = `${prefix}-${randomUUID().slice(0, 8)}`;
   const anonymous = createThreadstoreClient({ url: new URL('/trpc', url), auth: { anonymousId: randomUUID() } });
   const signedIn = await anonymous.auth.signUp.mutate({ username, password: 'correct horse battery staple' });
-  return { signedIn, username, client: createThreadstoreClient({ url: new URL('/trpc', url), auth: { token: signedIn.token } }) };
+  return {
+    signedIn,
+    username,
+    client: createThreadstoreClient({ url: new URL('/trpc', url), auth: { token: signedIn.token } }),
+  };
 }
 
-/** A page in a fresh browser context, signed in as `account` before the app's first script runs. */
-export async function pageAs(t: E2E, account: Account): Promise<Page> {
-  const context = await t.newContext();
+/** A page in a fresh browser context on `url` (the shared product by default), signed in as `account`. */
+export async function pageAs(t: E2E, account: Account, url = t.url): Promise<Page> {
+  const context = await t.browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
   await context.addInitScript(
     ([key, value]) => window.localStorage.setItem(key!, value!),
     [TOKEN_STORAGE_KEY, JSON.stringify(account.signedIn)],
   );
-  return t.newPage(context);
+  return context.newPage();
 }
 
 /**
@@ -44,7 +48,7 @@ export async function pageAs(t: E2E, account: Account): Promise<Page> {
 export async function grantAdmin(databaseUrl: string, account: Account): Promise<void> {
   const { stdout } = await promisify(execFile)(process.execPath, [ADMIN_CLI, 'grant', account.username], {
     cwd: REPOSITORY_ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, THREADSTORE_ENV_FILE: join(REPOSITORY_ROOT, '.no-env-file') },
+    env: { ...process.env, DATABASE_URL: databaseUrl, THREADSTORE_ENV_FILE: '/dev/null' },
   });
   if (!stdout.includes('is now an admin')) throw new Error(`admin grant said: ${stdout}`);
 }

@@ -123,9 +123,7 @@ function Missions() {
                   : `${Math.min(item.progress, target)} of ${target} · ${STATUS_LABELS[item.status]}`}
                 {item.completedAt && ` on ${formatTimestamp(item.completedAt)}`}
               </label>
-              {target !== null && (
-                <progress id={progressId} max={target} value={Math.min(item.progress, target)} />
-              )}
+              {target !== null && <progress id={progressId} max={target} value={Math.min(item.progress, target)} />}
             </li>
           );
         })}

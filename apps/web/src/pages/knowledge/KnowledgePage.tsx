@@ -39,9 +39,7 @@ function KnowledgeBase() {
       </section>
       <section aria-label="Entry" className="split-detail">
         {selection.kind === 'none' && <p className="muted">Choose an entry, or write a new one.</p>}
-        {selection.kind === 'new' && (
-          <EntryEditor key="new" onSaved={(id) => setSelection({ kind: 'entry', id })} />
-        )}
+        {selection.kind === 'new' && <EntryEditor key="new" onSaved={(id) => setSelection({ kind: 'entry', id })} />}
         {selection.kind === 'entry' && <StoredEntry key={selection.id} id={selection.id} />}
       </section>
     </div>

@@ -1,7 +1,7 @@
 import type { TJobInfo, TMaintenanceRun } from '@threadstore/client';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
-import { useTRPC } from '../../app/api.tsx';
+import { useEffect, useMemo, useState } from 'react';
+import { useTRPC, useTRPCClient } from '../../app/api.tsx';
 import { useAuth } from '../../app/auth.tsx';
 import { ErrorNote, errorCode } from '../common/errors.tsx';
 import { formatBytes, formatCost, formatCount, formatTimestamp } from '../common/format.ts';
@@ -155,22 +155,35 @@ function JobRow({ job }: { job: TJobInfo }) {
   );
 }
 
+const RUNS_PAGE = 15;
+
 function RecentRuns() {
   const trpc = useTRPC();
-  const runs = useInfiniteQuery(
-    trpc.admin.listRuns.infiniteQueryOptions(
-      { limit: 15 },
-      {
-        getNextPageParam: (page) => page.nextCursor ?? undefined,
-        // While a run is going, its receipt and outcome change: look again every few seconds.
-        refetchInterval: (query) =>
-          query.state.data?.pages.some((page) => page.items.some((item) => item.outcome === 'running'))
-            ? 2_000
-            : 10_000,
-      },
-    ),
-  );
-  const items = runs.data?.pages.flatMap((page) => page.items) ?? [];
+  const queryClient = useQueryClient();
+  const client = useTRPCClient();
+  // Paged by hand: tRPC's infiniteQueryOptions adds a `direction` the strict input refuses.
+  const runs = useInfiniteQuery({
+    queryKey: trpc.admin.listRuns.infiniteQueryKey({ limit: RUNS_PAGE }),
+    queryFn: ({ pageParam }) => client.admin.listRuns.query({ limit: RUNS_PAGE, cursor: pageParam }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
+    // Runs start (queued from here or by schedule) and finish on the worker's clock.
+    refetchInterval: 3_000,
+  });
+  const items = useMemo(() => runs.data?.pages.flatMap((page) => page.items) ?? [], [runs.data]);
+  // A run that finished changes the jobs' last runs, what is offered after a dry run, and the
+  // statistics (a stats run adds a snapshot): refresh those once per newly finished run.
+  const finished = items
+    .filter((run) => run.outcome !== 'running')
+    .map((run) => run.id)
+    .join(' ');
+  useEffect(() => {
+    if (finished === '') return;
+    void queryClient.invalidateQueries({ queryKey: trpc.admin.listJobs.pathKey() });
+    void queryClient.invalidateQueries({ queryKey: trpc.admin.statsSeries.pathKey() });
+    // The jobs' own newest runs (plain queries; the infinite listing refreshes itself).
+    void queryClient.invalidateQueries(trpc.admin.listRuns.queryFilter());
+  }, [finished, queryClient, trpc]);
   return (
     <section aria-labelledby="runs-heading" className="card">
       <h2 id="runs-heading">Recent runs</h2>
@@ -215,7 +228,12 @@ function RecentRuns() {
         </table>
       )}
       {runs.hasNextPage && (
-        <button type="button" className="secondary" disabled={runs.isFetchingNextPage} onClick={() => runs.fetchNextPage()}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={runs.isFetchingNextPage}
+          onClick={() => runs.fetchNextPage()}
+        >
           {runs.isFetchingNextPage ? 'Loading…' : 'Older runs'}
         </button>
       )}
@@ -244,6 +262,7 @@ function StatsCharts() {
   const charts = useMemo(() => {
     if (series.data === undefined) return null;
     return {
+      range: [Date.parse(series.data.since) / 1000, Date.parse(series.data.until) / 1000] as [number, number],
       database: databaseChart(series.data),
       tables: tableChart(series.data, 'tableBytes'),
       indexes: tableChart(series.data, 'indexBytes'),
@@ -276,21 +295,72 @@ function StatsCharts() {
       <ErrorNote error={series.error} action="load the statistics" />
       {series.data && (
         <p className="muted">
-          {series.data.snapshotsInRange} snapshots of the stats job in this range
-          {series.data.takenAt.length < series.data.snapshotsInRange && `, ${series.data.takenAt.length} of them drawn`}.
-          {series.data.snapshotsInRange === 0 && ' Run the stats job above to take one.'}
+          {series.data.snapshotsInRange} {series.data.snapshotsInRange === 1 ? 'snapshot' : 'snapshots'} of the stats
+          job in this range
+          {series.data.takenAt.length < series.data.snapshotsInRange && `, ${series.data.takenAt.length} of them drawn`}
+          .{series.data.snapshotsInRange === 0 && ' Run the stats job above to take one.'}
         </p>
       )}
       {charts && (
         <div className="chart-grid">
-          <TimeChart title="Database size" description="on disk, over time." data={charts.database} format={formatBytes} />
-          <TimeChart title="Table sizes" description="the six largest tables, without indexes." data={charts.tables} format={formatBytes} />
-          <TimeChart title="Index sizes" description="all indexes of the six tables with the largest." data={charts.indexes} format={formatBytes} />
-          <TimeChart title="Dead tuples" description="rows awaiting vacuum, six tables with the most." data={charts.dead} format={formatCount} />
-          <TimeChart title="Messages per day" description="all sessions, per UTC day." data={charts.messages} format={formatCount} kind="bars" daily />
-          <TimeChart title="Cost per day" description="model cost in dollars, per UTC day." data={charts.cost} format={formatCost} kind="bars" daily />
-          <TimeChart title="Messages per model" description="per UTC day and model." data={charts.modelMessages} format={formatCount} daily />
-          <TimeChart title="Cost per model" description="dollars per UTC day and model." data={charts.modelCost} format={formatCost} daily />
+          <TimeChart
+            title="Database size"
+            description="on disk, over time."
+            data={charts.database}
+            format={formatBytes}
+            xRange={charts.range}
+          />
+          <TimeChart
+            title="Table sizes"
+            description="the six largest tables, without indexes."
+            data={charts.tables}
+            format={formatBytes}
+            xRange={charts.range}
+          />
+          <TimeChart
+            title="Index sizes"
+            description="all indexes of the six tables with the largest."
+            data={charts.indexes}
+            format={formatBytes}
+            xRange={charts.range}
+          />
+          <TimeChart
+            title="Dead tuples"
+            description="rows awaiting vacuum, six tables with the most."
+            data={charts.dead}
+            format={formatCount}
+            xRange={charts.range}
+          />
+          <TimeChart
+            title="Messages per day"
+            description="all sessions, per UTC day."
+            data={charts.messages}
+            format={formatCount}
+            kind="bars"
+            daily
+          />
+          <TimeChart
+            title="Cost per day"
+            description="model cost in dollars, per UTC day."
+            data={charts.cost}
+            format={formatCost}
+            kind="bars"
+            daily
+          />
+          <TimeChart
+            title="Messages per model"
+            description="per UTC day and model."
+            data={charts.modelMessages}
+            format={formatCount}
+            daily
+          />
+          <TimeChart
+            title="Cost per model"
+            description="dollars per UTC day and model."
+            data={charts.modelCost}
+            format={formatCost}
+            daily
+          />
         </div>
       )}
     </section>

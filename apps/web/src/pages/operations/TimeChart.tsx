@@ -18,13 +18,15 @@ export interface TimeChartProps {
   kind?: 'line' | 'bars';
   /** Days on the x axis (no time of day). */
   daily?: boolean;
+  /** The x axis's span in Unix seconds (the range asked for); by default the data's own. */
+  xRange?: [number, number];
 }
 
 /**
  * A chart drawn by uPlot (canvas) with the same figures as a table under a disclosure, so the
  * numbers are there for keyboards and screen readers too. Resizes with its container.
  */
-export function TimeChart({ title, description, data, format, kind = 'line', daily = false }: TimeChartProps) {
+export function TimeChart({ title, description, data, format, kind = 'line', daily = false, xRange }: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const aligned = useMemo<uPlot.AlignedData>(() => [data.x, ...data.lines.map((line) => line.values)], [data]);
@@ -41,7 +43,12 @@ export function TimeChart({ title, description, data, format, kind = 'line', dai
       {
         width: Math.max(element.clientWidth, 280),
         height: HEIGHT,
-        scales: { x: { time: true }, y: { range: (_chart, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+        scales: {
+          x: { time: true, range: () => xSpan(data.x, kind, xRange) },
+          y: { range: (_chart, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+        },
+        // Values are in the table under the chart; the legend names the series.
+        legend: { live: false },
         series: [
           { label: daily ? 'Day' : 'Time', value: (_chart, value) => (value === null ? '–' : xLabel(value, daily)) },
           ...data.lines.map((line, index) => ({
@@ -49,7 +56,7 @@ export function TimeChart({ title, description, data, format, kind = 'line', dai
             stroke: PALETTE[index % PALETTE.length],
             fill: kind === 'bars' ? PALETTE[index % PALETTE.length] : undefined,
             width: 2,
-            points: { show: data.x.length < 40 },
+            points: { show: kind === 'line' && data.x.length < 40 },
             paths: bars,
             value: (_chart: uPlot, value: number | null) => (value === null ? '–' : format(value)),
           })),
@@ -62,13 +69,15 @@ export function TimeChart({ title, description, data, format, kind = 'line', dai
       aligned,
       element,
     );
-    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(element.clientWidth, 280), height: HEIGHT }));
+    const resize = new ResizeObserver(() =>
+      chart.setSize({ width: Math.max(element.clientWidth, 280), height: HEIGHT }),
+    );
     resize.observe(element);
     return () => {
       resize.disconnect();
       chart.destroy();
     };
-  }, [aligned, data, format, kind, daily]);
+  }, [aligned, data, format, kind, daily, xRange]);
 
   return (
     <figure className="chart" aria-labelledby={titleId}>
@@ -88,6 +97,20 @@ export function TimeChart({ title, description, data, format, kind = 'line', dai
       )}
     </figure>
   );
+}
+
+const HALF_DAY = 43_200;
+
+/**
+ * The x axis's span: the range asked for, else the data's. Bars get half a day either side, so
+ * the first and last are drawn whole; a lone point gets an hour either side instead of the
+ * years uPlot would otherwise spread around it.
+ */
+function xSpan(x: number[], kind: 'line' | 'bars', asked?: [number, number]): [number, number] {
+  const [first = 0, last = first] = [x[0], x.at(-1)];
+  if (kind === 'bars') return [first - HALF_DAY, last + HALF_DAY];
+  if (asked !== undefined) return asked;
+  return first === last ? [first - 3_600, last + 3_600] : [first, last];
 }
 
 const TIME = new Intl.DateTimeFormat('en', { dateStyle: 'short', timeStyle: 'short', timeZone: 'UTC' });

@@ -12,7 +12,13 @@ const series: TStatsSeriesOutput = {
   tables: [
     { table: 'small', tableBytes: [10, 20], indexBytes: [500, 600], deadTuples: [0, 0], liveTuples: [1, 2] },
     { table: 'big', tableBytes: [100, 200], indexBytes: [5, 6], deadTuples: [9, 7], liveTuples: [1, 2] },
-    { table: 'gone', tableBytes: [1_000, null], indexBytes: [null, null], deadTuples: [3, null], liveTuples: [1, null] },
+    {
+      table: 'gone',
+      tableBytes: [1_000, null],
+      indexBytes: [null, null],
+      deadTuples: [3, null],
+      liveTuples: [1, null],
+    },
   ],
   days: [
     { day: '2026-03-01', sessionsCreated: 1, activeUsers: 1, activeAnonymous: 0, messages: 4, cost: '0.5', ...figures },
