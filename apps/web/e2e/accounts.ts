@@ -32,7 +32,7 @@ export async function signUp(url: string, prefix: string): Promise<Account> {
 
 /** A page in a fresh browser context on `url` (the shared product by default), signed in as `account`. */
 export async function pageAs(t: E2E, account: Account, url = t.url): Promise<Page> {
-  const context = await t.browser.newContext({ baseURL: url, viewport: { width: 1280, height: 800 } });
+  const context = await t.browser.newContext({ baseURL: url, viewport: { width: 1280, height: 1000 } });
   await context.addInitScript(
     ([key, value]) => window.localStorage.setItem(key!, value!),
     [TOKEN_STORAGE_KEY, JSON.stringify(account.signedIn)],

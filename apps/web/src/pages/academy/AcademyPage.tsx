@@ -144,7 +144,13 @@ function Badges() {
       <ul className="badges" aria-label="Badges earned">
         {badges.data?.items.map(({ badge, awardedAt }) => (
           <li key={badge.id}>
-            {badge.iconUrl ? <img src={badge.iconUrl} alt="" width={32} height={32} /> : <span aria-hidden>🏅</span>}
+            {badge.iconUrl ? (
+              <img src={badge.iconUrl} alt="" width={32} height={32} />
+            ) : (
+              <span className="badge-mark" aria-hidden>
+                {badge.name.slice(0, 1).toUpperCase()}
+              </span>
+            )}
             <span>
               <strong>{badge.name}</strong>
               <br />
