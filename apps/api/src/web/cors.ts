@@ -33,7 +33,7 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: Re
     }
     return false;
   }
-  res.appendHeader('vary', 'origin');
+  keepVaryOrigin(res);
   const permitted = allowed.has('*') || allowed.has(origin);
   if (!permitted) {
     if (preflight) {
@@ -52,4 +52,20 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: Re
   });
   res.end();
   return true;
+}
+
+/**
+ * Answers differ by Origin, so caches must key on it. tRPC sets its own `Vary` (replacing what is
+ * there), so `origin` is added to whatever value is set later, not only to the current one.
+ */
+function keepVaryOrigin(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res);
+  const withOrigin = (value: number | string | readonly string[]) => {
+    const names = (Array.isArray(value) ? value.join(',') : String(value)).split(',').map((name) => name.trim());
+    return names.some((name) => name.toLowerCase() === 'origin')
+      ? value
+      : [...names.filter(Boolean), 'origin'].join(', ');
+  };
+  res.setHeader = (name, value) => setHeader(name, name.toLowerCase() === 'vary' ? withOrigin(value) : value);
+  res.setHeader('vary', '');
 }
