@@ -67,6 +67,8 @@ describe('the operations page', () => {
     await runAndWait(page, 'Run stats now', 'stats', 0);
     // (The worker's own hourly run may add one.)
     await page.getByText(/^[1-9] snapshots? of the stats job/).waitFor({ timeout: 20_000 });
+    await page.locator('main').evaluate((main) => main.scrollTo(0, 0));
+    await t.screenshot(page, 'operations');
     for (const title of CHARTS) {
       const chart = page.getByRole('figure', { name: new RegExp(`^${title}`) });
       // uPlot drew it: a canvas, and a legend naming at least one series.
@@ -86,8 +88,7 @@ describe('the operations page', () => {
       .first();
     await receipt.getByText('Receipt').click();
     expect(await receipt.locator('pre').textContent()).toContain('snapshotId');
-    await t.screenshot(page, 'operations');
-    await page.getByRole('heading', { name: 'Statistics' }).scrollIntoViewIfNeeded();
+    await page.getByRole('heading', { name: 'Statistics' }).evaluate((heading) => heading.scrollIntoView());
     await t.screenshot(page, 'operations-charts');
     const costs = page.getByRole('figure', { name: /^Cost per model/ });
     expect(await costs.locator('.u-legend').textContent()).toMatch(/model-a.*model-b/);

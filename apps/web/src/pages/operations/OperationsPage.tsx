@@ -50,6 +50,10 @@ function Jobs({ jobs }: { jobs: TJobInfo[] }) {
   return (
     <section aria-labelledby="jobs-heading" className="card">
       <h2 id="jobs-heading">Jobs and schedules</h2>
+      <p className="muted">
+        A job with a dry run offers its real run only once its newest run is a successful dry run, whose receipt says
+        what the real one would do.
+      </p>
       <table>
         <thead>
           <tr>
@@ -136,9 +140,6 @@ function JobRow({ job }: { job: TJobInfo }) {
             </button>
           )}
         </div>
-        {job.supportsDryRun && !dryRunDone && (
-          <p className="muted small">The real run is offered after a successful dry run.</p>
-        )}
         {job.supportsDryRun && dryRunDone && latest && (
           <p className="small">
             Dry run of {formatTimestamp(latest.startedAt)} would affect {latest.rowsAffected} rows.
