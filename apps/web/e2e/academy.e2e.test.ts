@@ -1,21 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createThreadstoreClient } from '@threadstore/client';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { grantAdmin, pageAs, signUp, type Account } from './accounts.ts';
-import { adminProduct, type AdminProduct } from './admin-database.ts';
-import { e2e, type E2E } from './fixtures.ts';
+import { useAdminProduct } from './admin-database.ts';
 
 describe('the academy page', () => {
-  let t: E2E;
-  let product: AdminProduct;
-  beforeAll(async () => {
-    product = await adminProduct();
-    t = await e2e();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await product?.stop();
-  });
+  const setup = useAdminProduct();
 
   /** XP counts once the xp-rollup job folded the ledger: run it now rather than wait for its schedule. */
   async function rollUp(admin: Account, learner: Account, totalXp: number) {
@@ -31,6 +21,7 @@ describe('the academy page', () => {
   }
 
   test('shows the profile with level and XP, missions with progress, badges and the leaderboard', async () => {
+    const { t, product } = setup;
     const admin = await signUp(product.url, 'academy-admin');
     await grantAdmin(product.databaseUrl, admin);
     const suffix = randomUUID().slice(0, 8);

@@ -1,4 +1,5 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { e2e, type E2E } from './fixtures.ts';
 import { freePort, startProduct } from './product.ts';
 
 declare module 'vitest' {
@@ -30,4 +31,33 @@ export async function adminProduct(): Promise<AdminProduct> {
   const port = await freePort();
   const product = await startProduct({ env: { EMBEDDED_PG_PORT: String(port) } });
   return { url: product.url, databaseUrl: embeddedApiUrl(port), stop: () => product.stop() };
+}
+
+/**
+ * The enclosing describe's product (as adminProduct) and browser (as e2e()), opened before its
+ * tests and closed after them. Read them inside tests.
+ */
+export function useAdminProduct(): { readonly t: E2E; readonly product: AdminProduct } {
+  let t: E2E | undefined;
+  let product: AdminProduct | undefined;
+  beforeAll(async () => {
+    product = await adminProduct();
+    t = await e2e();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await product?.stop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useAdminProduct: open only inside hooks and tests');
+    return value;
+  };
+  return {
+    get t() {
+      return ready(t);
+    },
+    get product() {
+      return ready(product);
+    },
+  };
 }

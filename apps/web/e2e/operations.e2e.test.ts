@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { grantAdmin, pageAs, signUp } from './accounts.ts';
-import { adminProduct, type AdminProduct } from './admin-database.ts';
-import { e2e, type E2E } from './fixtures.ts';
+import { useAdminProduct } from './admin-database.ts';
 
 const CHARTS = [
   'Database size',
@@ -16,16 +15,7 @@ const CHARTS = [
 ];
 
 describe('the operations page', () => {
-  let t: E2E;
-  let product: AdminProduct;
-  beforeAll(async () => {
-    product = await adminProduct();
-    t = await e2e();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await product?.stop();
-  });
+  const setup = useAdminProduct();
 
   /** Clicks a job's button and waits until the recent runs show that run finished. */
   async function runAndWait(page: Page, button: string, job: string, finishedBefore: number) {
@@ -39,6 +29,7 @@ describe('the operations page', () => {
   }
 
   test('shows an admin the jobs, runs the stats job and draws its snapshots as charts', async () => {
+    const { t, product } = setup;
     const admin = await signUp(product.url, 'ops-admin');
     await grantAdmin(product.databaseUrl, admin);
     // Messages of two models, for the per-day and per-model charts.
@@ -101,6 +92,7 @@ describe('the operations page', () => {
   });
 
   test('refuses an account that is not an admin, clearly', async () => {
+    const { t, product } = setup;
     const user = await signUp(product.url, 'ops-user');
     const page = await pageAs(t, user, product.url);
     await page.goto('/operations');

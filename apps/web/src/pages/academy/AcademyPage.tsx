@@ -5,6 +5,7 @@ import { useTRPC } from '../../app/api.tsx';
 import { useAuth } from '../../app/auth.tsx';
 import { ErrorNote } from '../common/errors.tsx';
 import { formatTimestamp } from '../common/format.ts';
+import { Segmented } from '../common/Segmented.tsx';
 import { SignInRequired } from '../common/SignInRequired.tsx';
 import '../common/pages.css';
 import { levelProgress, missionTarget } from './progress.ts';
@@ -163,6 +164,11 @@ function Badges() {
   );
 }
 
+const PERIODS = [
+  { value: 'allTime', label: 'All time' },
+  { value: 'week', label: 'This week' },
+] as const satisfies readonly { value: TLeaderboardPeriod; label: string }[];
+
 function Leaderboard() {
   const trpc = useTRPC();
   const [period, setPeriod] = useState<TLeaderboardPeriod>('allTime');
@@ -172,19 +178,7 @@ function Leaderboard() {
     <section aria-labelledby="leaderboard-heading" className="card">
       <div className="toolbar">
         <h2 id="leaderboard-heading">Leaderboard</h2>
-        <div role="group" aria-label="Period" className="segmented">
-          {(['allTime', 'week'] as const).map((option) => (
-            <button
-              key={option}
-              type="button"
-              className={option === period ? undefined : 'secondary'}
-              aria-pressed={option === period}
-              onClick={() => setPeriod(option)}
-            >
-              {option === 'allTime' ? 'All time' : 'This week'}
-            </button>
-          ))}
-        </div>
+        <Segmented label="Period" options={PERIODS} value={period} onChange={setPeriod} />
       </div>
       {rank.data?.you && (
         <p data-testid="your-rank">

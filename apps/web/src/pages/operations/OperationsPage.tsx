@@ -1,14 +1,15 @@
-import type { TJobInfo, TMaintenanceRun } from '@threadstore/client';
+import type { TJobInfo, TMaintenanceRun, TStatsSeriesOutput } from '@threadstore/client';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { useTRPC, useTRPCClient } from '../../app/api.tsx';
 import { useAuth } from '../../app/auth.tsx';
 import { ErrorNote, errorCode } from '../common/errors.tsx';
 import { formatBytes, formatCost, formatCount, formatTimestamp } from '../common/format.ts';
+import { Segmented } from '../common/Segmented.tsx';
 import { SignInRequired } from '../common/SignInRequired.tsx';
 import '../common/pages.css';
 import { databaseChart, dayChart, modelChart, tableChart } from './series.ts';
-import { TimeChart } from './TimeChart.tsx';
+import { TimeChart, type TimeChartProps } from './TimeChart.tsx';
 
 /**
  * Operations, for administrators: the worker's jobs and schedules, running one now (a dry run
@@ -247,12 +248,72 @@ function duration(startedAt: string, finishedAt: string): string {
   return ms < 1_000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
+/** Ranges in days. */
 const RANGES = [
-  { label: '24 hours', days: 1 },
-  { label: '7 days', days: 7 },
-  { label: '30 days', days: 30 },
-  { label: '90 days', days: 90 },
-] as const;
+  { value: 1, label: '24 hours' },
+  { value: 7, label: '7 days' },
+  { value: 30, label: '30 days' },
+  { value: 90, label: '90 days' },
+];
+
+/** The charts of one answer of admin.statsSeries: sizes over the range asked for, then per day. */
+function statsCharts(series: TStatsSeriesOutput): TimeChartProps[] {
+  const range: [number, number] = [Date.parse(series.since) / 1000, Date.parse(series.until) / 1000];
+  const overTime = { format: formatBytes, xRange: range };
+  const perDay = { daily: true };
+  return [
+    { title: 'Database size', description: 'on disk, over time.', data: databaseChart(series), ...overTime },
+    {
+      title: 'Table sizes',
+      description: 'the six largest tables, without indexes.',
+      data: tableChart(series, 'tableBytes'),
+      ...overTime,
+    },
+    {
+      title: 'Index sizes',
+      description: 'all indexes of the six tables with the largest.',
+      data: tableChart(series, 'indexBytes'),
+      ...overTime,
+    },
+    {
+      title: 'Dead tuples',
+      description: 'rows awaiting vacuum, six tables with the most.',
+      data: tableChart(series, 'deadTuples'),
+      ...overTime,
+      format: formatCount,
+    },
+    {
+      title: 'Messages per day',
+      description: 'all sessions, per UTC day.',
+      data: dayChart(series, 'messages'),
+      format: formatCount,
+      kind: 'bars',
+      ...perDay,
+    },
+    {
+      title: 'Cost per day',
+      description: 'model cost in dollars, per UTC day.',
+      data: dayChart(series, 'cost'),
+      format: formatCost,
+      kind: 'bars',
+      ...perDay,
+    },
+    {
+      title: 'Messages per model',
+      description: 'per UTC day and model.',
+      data: modelChart(series, 'messages'),
+      format: formatCount,
+      ...perDay,
+    },
+    {
+      title: 'Cost per model',
+      description: 'dollars per UTC day and model.',
+      data: modelChart(series, 'cost'),
+      format: formatCost,
+      ...perDay,
+    },
+  ];
+}
 
 function StatsCharts() {
   const trpc = useTRPC();
@@ -260,37 +321,12 @@ function StatsCharts() {
   // The range's start, fixed per choice so the query key stays the same between renders.
   const since = useMemo(() => new Date(Date.now() - days * 86_400_000).toISOString(), [days]);
   const series = useQuery(trpc.admin.statsSeries.queryOptions({ since, maxPoints: 200 }, { refetchInterval: 60_000 }));
-  const charts = useMemo(() => {
-    if (series.data === undefined) return null;
-    return {
-      range: [Date.parse(series.data.since) / 1000, Date.parse(series.data.until) / 1000] as [number, number],
-      database: databaseChart(series.data),
-      tables: tableChart(series.data, 'tableBytes'),
-      indexes: tableChart(series.data, 'indexBytes'),
-      dead: tableChart(series.data, 'deadTuples'),
-      messages: dayChart(series.data, 'messages'),
-      cost: dayChart(series.data, 'cost'),
-      modelMessages: modelChart(series.data, 'messages'),
-      modelCost: modelChart(series.data, 'cost'),
-    };
-  }, [series.data]);
+  const charts = useMemo(() => (series.data === undefined ? null : statsCharts(series.data)), [series.data]);
   return (
     <section aria-labelledby="stats-heading" className="card">
       <div className="toolbar">
         <h2 id="stats-heading">Statistics</h2>
-        <div role="group" aria-label="Range" className="segmented">
-          {RANGES.map((range) => (
-            <button
-              key={range.days}
-              type="button"
-              className={range.days === days ? undefined : 'secondary'}
-              aria-pressed={range.days === days}
-              onClick={() => setDays(range.days)}
-            >
-              {range.label}
-            </button>
-          ))}
-        </div>
+        <Segmented label="Range" options={RANGES} value={days} onChange={setDays} />
       </div>
       {series.isPending && <p role="status">Loading statistics…</p>}
       <ErrorNote error={series.error} action="load the statistics" />
@@ -304,64 +340,9 @@ function StatsCharts() {
       )}
       {charts && (
         <div className="chart-grid">
-          <TimeChart
-            title="Database size"
-            description="on disk, over time."
-            data={charts.database}
-            format={formatBytes}
-            xRange={charts.range}
-          />
-          <TimeChart
-            title="Table sizes"
-            description="the six largest tables, without indexes."
-            data={charts.tables}
-            format={formatBytes}
-            xRange={charts.range}
-          />
-          <TimeChart
-            title="Index sizes"
-            description="all indexes of the six tables with the largest."
-            data={charts.indexes}
-            format={formatBytes}
-            xRange={charts.range}
-          />
-          <TimeChart
-            title="Dead tuples"
-            description="rows awaiting vacuum, six tables with the most."
-            data={charts.dead}
-            format={formatCount}
-            xRange={charts.range}
-          />
-          <TimeChart
-            title="Messages per day"
-            description="all sessions, per UTC day."
-            data={charts.messages}
-            format={formatCount}
-            kind="bars"
-            daily
-          />
-          <TimeChart
-            title="Cost per day"
-            description="model cost in dollars, per UTC day."
-            data={charts.cost}
-            format={formatCost}
-            kind="bars"
-            daily
-          />
-          <TimeChart
-            title="Messages per model"
-            description="per UTC day and model."
-            data={charts.modelMessages}
-            format={formatCount}
-            daily
-          />
-          <TimeChart
-            title="Cost per model"
-            description="dollars per UTC day and model."
-            data={charts.modelCost}
-            format={formatCost}
-            daily
-          />
+          {charts.map((chart) => (
+            <TimeChart key={chart.title} {...chart} />
+          ))}
         </div>
       )}
     </section>
