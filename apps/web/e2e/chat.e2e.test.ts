@@ -1,6 +1,7 @@
+import { createThreadstoreClient } from '@threadstore/client';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { e2e, type E2E } from './fixtures.ts';
+import { describe, expect, test } from 'vitest';
+import { useE2E } from './fixtures.ts';
 
 /** The messages of the open conversation, as a visitor reads them. */
 const said = (page: Page, role: 'You' | 'Assistant', text: string) =>
@@ -18,13 +19,10 @@ async function startConversation(page: Page, text: string): Promise<string> {
 }
 
 describe('chat', () => {
-  let t: E2E;
-  beforeAll(async () => {
-    t = await e2e();
-  });
-  afterAll(() => t.close());
+  const browser = useE2E();
 
   test('an anonymous visitor chats with the built-in responder; after a reload the history is still there', async () => {
+    const t = browser();
     const page = await t.newPage();
     const url = await startConversation(page, 'hello from the browser');
     expect(await page.evaluate(() => localStorage.getItem('threadstore.anonymousId'))).toMatch(/^[0-9a-f-]{36}$/);
@@ -44,6 +42,7 @@ describe('chat', () => {
   });
 
   test('signing up claims the anonymous conversations into the account', async () => {
+    const t = browser();
     const page = await t.newPage();
     await startConversation(page, 'remember me after sign-up');
     await page.getByRole('link', { name: 'Sign in or sign up' }).click();
@@ -62,6 +61,7 @@ describe('chat', () => {
   });
 
   test('a second browser of the same visitor sees the first one’s messages live', async () => {
+    const t = browser();
     const first = await t.newPage();
     const url = await startConversation(first, 'opening line');
     const anonymousId = await first.evaluate(() => localStorage.getItem('threadstore.anonymousId'));
@@ -78,6 +78,7 @@ describe('chat', () => {
   });
 
   test('a reload in the middle of an answer resumes it; the answer is complete and stored once', async () => {
+    const t = browser();
     const page = await t.newPage();
     await startConversation(page, 'short start');
     const question = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
@@ -92,7 +93,40 @@ describe('chat', () => {
     expect(await said(page, 'Assistant', 'word59').count()).toBe(1);
   });
 
+  test('chapters, citations and tool calls of stored messages are shown, and a chapter can be picked', async () => {
+    const t = browser();
+    const page = await t.newPage();
+    const url = await startConversation(page, 'what do the sources say');
+    const anonymousId = await page.evaluate(() => localStorage.getItem('threadstore.anonymousId'));
+    const agent = createThreadstoreClient({ url: `${t.url}/trpc`, auth: { anonymousId: anonymousId! } });
+    const sessionId = url.split('/').at(-1)!;
+    await agent.messages.appendMany.mutate({
+      sessionId,
+      messages: [
+        {
+          role: 'assistant',
+          content: 'Two sources agree.',
+          chapter: 'Research',
+          citations: [{ title: 'Annual report', url: 'https://example.com/report' }],
+          toolCalls: [{ name: 'web_search', arguments: { query: 'trend' } }],
+        },
+        { role: 'user', content: 'and the summary?', chapter: 'Summary' },
+      ],
+    });
+    // Live, through the watch: the chapter headings and the extras appear without a reload.
+    await page.getByRole('heading', { name: 'Research' }).waitFor();
+    await page.getByText('Citations (1)').click();
+    await page.getByRole('link', { name: 'Annual report' }).waitFor();
+    await page.getByText('Tool calls (1)').click();
+    await page.getByText('web_search', { exact: true }).waitFor();
+
+    await page.getByLabel('Chapter').selectOption('Summary');
+    await said(page, 'You', 'and the summary?').waitFor();
+    await expect.poll(() => said(page, 'Assistant', 'Two sources agree.').count()).toBe(0);
+  });
+
   test('a failed send is retried visibly with the same clientMessageId, and stored once', async () => {
+    const t = browser();
     const page = await t.newPage();
     await startConversation(page, 'before the outage');
     const sent: string[] = [];

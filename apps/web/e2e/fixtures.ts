@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { launchBrowser, REPOSITORY_ROOT } from './product.ts';
 
 /**
@@ -52,5 +52,21 @@ export async function e2e(): Promise<E2E> {
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * The usual setup of an e2e file: one browser for the enclosing `describe`, opened before its
+ * tests and closed after them. Call the returned function inside a test: `const t = browser();`.
+ */
+export function useE2E(): () => E2E {
+  let opened: E2E | undefined;
+  beforeAll(async () => {
+    opened = await e2e();
+  });
+  afterAll(() => opened?.close());
+  return () => {
+    if (opened === undefined) throw new Error('useE2E(): the browser opens in beforeAll; call this inside a test');
+    return opened;
   };
 }

@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { e2e, type E2E } from './fixtures.ts';
+import { describe, expect, test } from 'vitest';
+import { useE2E } from './fixtures.ts';
 
 describe('the app shell', () => {
-  let t: E2E;
-  beforeAll(async () => {
-    t = await e2e();
-  });
-  afterAll(() => t.close());
+  const browser = useE2E();
 
   test('/ is served by the API and lands on the chat page with the nav', async () => {
+    const t = browser();
     const page = await t.newPage();
     const response = await page.goto('/');
     expect(response?.headers()['content-type']).toContain('text/html');
@@ -19,6 +16,7 @@ describe('the app shell', () => {
   });
 
   test('a client route reloads to the same page (SPA fallback), an unknown one says not found', async () => {
+    const t = browser();
     const page = await t.newPage();
     await page.goto('/runs');
     await page.getByRole('heading', { name: 'Runs' }).waitFor();

@@ -1,7 +1,7 @@
 import { createThreadstoreClient, type ThreadstoreClient } from '@threadstore/client';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { e2e, type E2E } from './fixtures.ts';
+import { describe, expect, test } from 'vitest';
+import { useE2E, type E2E } from './fixtures.ts';
 
 /** The typed client as the agent backend of this page's visitor (same anonymous id). */
 async function agentFor(t: E2E, page: Page): Promise<ThreadstoreClient> {
@@ -13,13 +13,10 @@ const cell = (page: Page, run: string, column: number) =>
   page.locator(`tr[aria-label="${run}"] > :nth-child(${column})`);
 
 describe('runs', () => {
-  let t: E2E;
-  beforeAll(async () => {
-    t = await e2e();
-  });
-  afterAll(() => t.close());
+  const browser = useE2E();
 
   test('the runs page follows runs changed through the API, live, and kills one', async () => {
+    const t = browser();
     const page = await t.newPage();
     await page.goto('/runs');
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
