@@ -13,6 +13,8 @@ export const ZAcademyProfile = z.object({
   totalXp: ZXp.nonnegative(),
   earnedXp: ZXp.nonnegative(),
   correctedXp: ZXp.nonnegative(),
+  /** Total XP at which the current level was reached (0 at level 1), for a progress bar. */
+  levelXp: ZXp.nonnegative(),
   /** Total XP at which the next level is reached. */
   nextLevelXp: ZXp.positive(),
   currentStreak: z.number().int().nonnegative(),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ZCursor, ZId, ZJsonObject, ZTimestamp } from './common.ts';
+import { ZCursor, ZId, ZJsonObject, ZMoney, ZTimestamp } from './common.ts';
 
 export const ZJobName = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'a job name, e.g. "retention"');
 
@@ -64,3 +64,78 @@ export const ZStatsSnapshot = z.object({
 export type TStatsSnapshot = z.infer<typeof ZStatsSnapshot>;
 
 export const ZLatestStatsOutput = z.object({ snapshot: ZStatsSnapshot.nullable() });
+
+const DAY_MS = 86_400_000;
+
+export const ZStatsSeriesInput = z
+  .strictObject({
+    /** Start of the range; defaults to 30 days before `until`. */
+    since: ZTimestamp.optional(),
+    /** End of the range; defaults to now. */
+    until: ZTimestamp.optional(),
+    /** Most snapshots the size series carry; more in the range are thinned to evenly spaced ones. */
+    maxPoints: z.number().int().min(2).max(1_000).optional(),
+  })
+  .prefault({})
+  .refine(({ since, until }) => since === undefined || until === undefined || Date.parse(since) < Date.parse(until), {
+    message: 'since must come before until',
+    path: ['since'],
+  })
+  .refine(
+    ({ since, until }) =>
+      since === undefined ||
+      (until === undefined ? Date.now() : Date.parse(until)) - Date.parse(since) <= 3_650 * DAY_MS,
+    { message: 'a range of at most 3650 days', path: ['since'] },
+  );
+export type TStatsSeriesInput = z.infer<typeof ZStatsSeriesInput>;
+
+/** One number per sampled snapshot (aligned with `takenAt`); null where the snapshot lacks it. */
+const ZSeries = z.array(z.number().nullable());
+
+/** One table's figures over time. */
+export const ZTableSeries = z.object({
+  table: z.string(),
+  tableBytes: ZSeries,
+  indexBytes: ZSeries,
+  deadTuples: ZSeries,
+  liveTuples: ZSeries,
+});
+export type TTableSeries = z.infer<typeof ZTableSeries>;
+
+const dayFigures = {
+  messages: z.number().int().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  cost: ZMoney,
+};
+
+/** The product's figures for one UTC day, as the newest snapshot covering that day counted them. */
+export const ZStatsDay = z.object({
+  day: z.iso.date(),
+  sessionsCreated: z.number().int().nonnegative(),
+  activeUsers: z.number().int().nonnegative(),
+  activeAnonymous: z.number().int().nonnegative(),
+  ...dayFigures,
+});
+export type TStatsDay = z.infer<typeof ZStatsDay>;
+
+/** One model's share of a day; `model` is null for messages no model wrote (the users' own). */
+export const ZStatsDayModel = z.object({ day: z.iso.date(), model: z.string().nullable(), ...dayFigures });
+export type TStatsDayModel = z.infer<typeof ZStatsDayModel>;
+
+/** The stats snapshots over a range, shaped for charts. */
+export const ZStatsSeriesOutput = z.object({
+  since: ZTimestamp,
+  until: ZTimestamp,
+  /** Snapshots taken in the range, before thinning. */
+  snapshotsInRange: z.number().int().nonnegative(),
+  /** When each sampled snapshot was taken, oldest first; every size series aligns with it. */
+  takenAt: z.array(ZTimestamp),
+  databaseBytes: ZSeries,
+  /** Largest first, by their size in the newest sampled snapshot. */
+  tables: z.array(ZTableSeries),
+  /** Every UTC day of the range some snapshot covers, oldest first. */
+  days: z.array(ZStatsDay),
+  byDayAndModel: z.array(ZStatsDayModel),
+});
+export type TStatsSeriesOutput = z.infer<typeof ZStatsSeriesOutput>;

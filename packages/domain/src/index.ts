@@ -3,6 +3,7 @@ export * from './principal.ts';
 export * from './audit.ts';
 export * from './sessions/access.ts';
 export * from './maintenance/runs.ts';
+export * from './maintenance/stats-series.ts';
 export * from './paging.ts';
 export * from './identity/users.ts';
 export * from './identity/passwords.ts';

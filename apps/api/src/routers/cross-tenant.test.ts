@@ -159,6 +159,7 @@ const NO_OWNED_ID: Record<string, string> = {
   'admin.runJob': 'admins only',
   'admin.listRuns': 'admins only',
   'admin.latestStats': 'admins only',
+  'admin.statsSeries': 'admins only',
   'entities.upsert': "writes the caller's own graph (a foreign projectId: graph/entities.test.ts)",
   'entities.search': "the caller's own graph (checked below)",
   'investigations.create': 'creates for the caller (foreign projectId and sessionId: investigations.test.ts)',

@@ -16,6 +16,30 @@ export interface PageRoute {
 export const routes: PageRoute[] = [
   { path: '/chat/:sessionId?', href: '/chat', label: 'Chat', page: lazy(() => import('../pages/chat/ChatPage.tsx')) },
   { path: '/runs', href: '/runs', label: 'Runs', page: lazy(() => import('../pages/runs/RunsPage.tsx')) },
+  {
+    path: '/knowledge',
+    href: '/knowledge',
+    label: 'Knowledge',
+    page: lazy(() => import('../pages/knowledge/KnowledgePage.tsx')),
+  },
+  {
+    path: '/memories',
+    href: '/memories',
+    label: 'Memories',
+    page: lazy(() => import('../pages/memories/MemoriesPage.tsx')),
+  },
+  {
+    path: '/academy',
+    href: '/academy',
+    label: 'Academy',
+    page: lazy(() => import('../pages/academy/AcademyPage.tsx')),
+  },
+  {
+    path: '/operations',
+    href: '/operations',
+    label: 'Operations',
+    page: lazy(() => import('../pages/operations/OperationsPage.tsx')),
+  },
   { path: '/account', href: '/account', page: lazy(() => import('../pages/account/AccountPage.tsx')) },
 ];
 

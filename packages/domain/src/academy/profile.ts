@@ -67,6 +67,7 @@ export function toProfileDto(learner: AcademyUser): TAcademyProfile {
     totalXp: Number(learner.totalXp),
     earnedXp: Number(learner.earnedXp),
     correctedXp: Number(learner.correctedXp),
+    levelXp: xpForLevel(learner.level),
     nextLevelXp: xpForLevel(learner.level + 1),
     currentStreak: learner.currentStreak,
     longestStreak: learner.longestStreak,

@@ -58,6 +58,7 @@ describe('academy', () => {
       displayName: null,
       level: 1,
       totalXp: 0,
+      levelXp: 0,
       nextLevelXp: 100,
       currentStreak: 0,
       lastActiveDay: null,
@@ -170,7 +171,14 @@ describe('academy', () => {
     expect(results.filter((result) => result.awarded)).toHaveLength(events.length);
     await settleXp(testDb.orm);
     const expected = events.reduce((sum, event) => sum + event.amount, 0);
-    expect(await caller.academy.profile()).toMatchObject({ totalXp: expected, earnedXp: expected });
+    // 396 XP: level 3 (reached at 300), level 4 at 600.
+    expect(await caller.academy.profile()).toMatchObject({
+      totalXp: expected,
+      earnedXp: expected,
+      level: 3,
+      levelXp: 300,
+      nextLevelXp: 600,
+    });
     expect(await ledgerOf(userId)).toHaveLength(events.length);
   });
 

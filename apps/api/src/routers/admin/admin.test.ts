@@ -86,6 +86,7 @@ describe('admin procedures', () => {
         () => caller.admin.runJob({ job: sweep.name }),
         () => caller.admin.listRuns({}),
         () => caller.admin.latestStats(),
+        () => caller.admin.statsSeries({}),
       ]) {
         await expect(call()).rejects.toMatchObject({ code: 'FORBIDDEN' });
       }
@@ -216,5 +217,42 @@ describe('admin procedures', () => {
         product: { sessionsCreated: 3 },
       },
     });
+  });
+
+  it('returns the snapshots of a range as chart series, and refuses a range that ends before it starts', async () => {
+    const em = testDb.orm.em.fork();
+    await em.nativeDelete(StatsSnapshotSchema, {});
+    await em.insert(StatsSnapshotSchema, {
+      takenAt: new Date('2026-02-01T10:00:00Z'),
+      database: { databaseBytes: 2_048, tables: [{ table: 'chat_messages', tableBytes: 1_024, deadTuples: 7 }] },
+      product: {
+        days: [
+          {
+            day: '2026-02-01',
+            sessionsCreated: 1,
+            messagesCreated: 3,
+            activeUsers: 1,
+            activeAnonymous: 0,
+            promptTokens: 30,
+            completionTokens: 15,
+            cost: '0.0100000000',
+          },
+        ],
+      },
+    });
+
+    const series = await as(admin).admin.statsSeries({ since: '2026-02-01T00:00:00Z', until: '2026-02-02T00:00:00Z' });
+
+    expect(series).toMatchObject({
+      snapshotsInRange: 1,
+      takenAt: ['2026-02-01T10:00:00.000Z'],
+      databaseBytes: [2_048],
+      tables: [{ table: 'chat_messages', tableBytes: [1_024], indexBytes: [null], deadTuples: [7] }],
+      days: [{ day: '2026-02-01', messages: 3, cost: '0.0100000000' }],
+      byDayAndModel: [],
+    });
+    await expect(
+      as(admin).admin.statsSeries({ since: '2026-02-02T00:00:00Z', until: '2026-02-01T00:00:00Z' }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('since must come before until') });
   });
 });

@@ -3,6 +3,7 @@ import { StatsSnapshotSchema } from '@threadstore/db';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { runHandler } from '../../../test/job-context.ts';
 import { statsJob } from '@threadstore/jobs';
+import { statsSeries } from '@threadstore/domain';
 
 const NO_COST = '0.0000000000';
 
@@ -204,6 +205,30 @@ describe('stats', () => {
         { sessionId: second, up: 1, down: 0 },
       ],
     });
+  });
+
+  it('writes snapshots that statsSeries reads back as chart series, figure for figure', async () => {
+    await seedConversations();
+    const em = testDb.orm.em.fork();
+    const { result } = await runHandler(statsJob, testDb.orm, {});
+    const snapshot = await em.findOneOrFail(StatsSnapshotSchema, result.details.snapshotId as string);
+
+    const series = await statsSeries(em, { since: new Date(Date.now() - 86_400_000).toISOString() });
+
+    const newest = series.takenAt.length - 1;
+    expect(series.takenAt[newest]).toBe(snapshot.takenAt.toISOString());
+    const tables = snapshot.database.tables as { table: string; tableBytes: number; deadTuples: number }[];
+    expect(
+      series.tables.map((figures) => [figures.table, figures.tableBytes[newest], figures.deadTuples[newest]]),
+    ).toEqual(tables.map((figures) => [figures.table, figures.tableBytes, figures.deadTuples]));
+    // Yesterday and today, as the snapshot counted them, every field carried over.
+    const perDay = snapshot.product.days as ({ messagesCreated: number } & Record<string, unknown>)[];
+    expect(series.days).toEqual(
+      perDay.slice(-2).map(({ messagesCreated, ...figures }) => ({ ...figures, messages: messagesCreated })),
+    );
+    expect(series.byDayAndModel).toEqual(
+      (snapshot.product.byDayAndModel as { day: string }[]).filter((figures) => figures.day >= series.days[0]!.day),
+    );
   });
 
   it('notes, without failing, that pg_stat_statements is not installed', async () => {
