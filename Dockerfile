@@ -1,6 +1,7 @@
-# One image for every Threadstore process (api, worker, migrate, roles); docker-compose picks the
-# command. Built the way turbo documents for monorepos: prune the workspace to what the apps need,
-# install from the pruned lockfile (a layer cached until a dependency changes), then build.
+# One image for every Threadstore process (api, worker, migrate, roles; the API serves the web app
+# at /); docker-compose picks the command. Built the way turbo documents for monorepos: prune the
+# workspace to what the apps need, install from the pruned lockfile (a layer cached until a
+# dependency changes), then build.
 # apps/launcher/src/image-build.test.ts runs these same steps without Docker.
 ARG NODE_IMAGE=node:24-slim
 
@@ -12,7 +13,7 @@ RUN npm install --global pnpm@10.34.9
 FROM base AS pruner
 WORKDIR /app
 COPY . .
-RUN pnpm dlx turbo@2.11.11 prune @threadstore/api @threadstore/worker @threadstore/db --docker
+RUN pnpm dlx turbo@2.11.11 prune @threadstore/api @threadstore/worker @threadstore/db @threadstore/web --docker
 
 FROM base AS builder
 WORKDIR /app
@@ -21,7 +22,7 @@ COPY --from=pruner /app/out/json/ .
 RUN pnpm install --frozen-lockfile
 COPY --from=pruner /app/out/full/ .
 COPY tsconfig.base.json ./
-RUN pnpm exec turbo run build --filter=@threadstore/api --filter=@threadstore/worker --filter=@threadstore/db
+RUN pnpm exec turbo run build --filter=@threadstore/api --filter=@threadstore/worker --filter=@threadstore/db --filter=@threadstore/web
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production

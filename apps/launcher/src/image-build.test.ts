@@ -10,8 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 // The Dockerfile's steps, word for word (the first test checks the Dockerfile still says them).
-const PRUNE = ['prune', '@threadstore/api', '@threadstore/worker', '@threadstore/db', '--docker'];
-const BUILD = ['run', 'build', '--filter=@threadstore/api', '--filter=@threadstore/worker', '--filter=@threadstore/db'];
+const PRUNE = ['prune', '@threadstore/api', '@threadstore/worker', '@threadstore/db', '@threadstore/web', '--docker'];
+const BUILD = [
+  'run',
+  'build',
+  '--filter=@threadstore/api',
+  '--filter=@threadstore/worker',
+  '--filter=@threadstore/db',
+  '--filter=@threadstore/web',
+];
 
 const run = (command: string, args: string[], cwd: string) =>
   promisify(execFile)(command, args, {
@@ -63,6 +70,10 @@ describe("the image's build, without Docker", () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready' });
+    // The web app, built in the image, at /.
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<div id="root">');
     api.child.kill('SIGTERM');
     expect((await api.exited(30_000)).code).toBe(0);
   }, 900_000);
