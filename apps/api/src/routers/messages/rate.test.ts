@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONTENT_LIMITS } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { anonymousPrincipal } from '@threadstore/domain/testing';
 import { callerAs } from '../../testing/caller.ts';
@@ -48,7 +49,7 @@ describe('messages.rate', () => {
     const owner = anonymousPrincipal();
     const sessionId = await createSession(testDb.orm, owner);
     const api = callerAs(testDb.orm, owner, {
-      limits: { ...(await import('@threadstore/contract')).DEFAULT_CONTENT_LIMITS, maxContentBytes: 8 },
+      limits: { ...DEFAULT_CONTENT_LIMITS, maxContentBytes: 8 },
     });
     const message = await api.messages.append({ sessionId, role: 'assistant', content: 'short' });
     await expect(
