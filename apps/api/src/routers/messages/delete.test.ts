@@ -108,7 +108,8 @@ describe('messages.clear', () => {
       ],
     });
 
-    expect(await api.messages.clear({ sessionId, chapter: 'intro' })).toMatchObject({ cleared: 2 });
+    const cleared = await api.messages.clear({ sessionId, chapter: 'intro' });
+    expect(cleared).toEqual({ cleared: 2, clearId: expect.any(String) });
     expect((await api.messages.history({ sessionId })).items.map((message) => message.content)).toEqual([
       'main 1',
       'unchaptered',
@@ -118,6 +119,7 @@ describe('messages.clear', () => {
       {
         chapter: 'intro',
         count: 2,
+        clearId: cleared.clearId,
       },
     );
   });

@@ -213,7 +213,7 @@ describe('share links', () => {
     const inputs = () => [undefined, { token }, { id: token }, { sessionId: token }, { query: token, token }];
 
     it('works as no credential: every other procedure, over HTTP, with it in each header', async () => {
-      const procedures = Object.entries(appRouter._def.procedures) as [string, { _def: { type: string } }][];
+      const procedures = Object.entries(appRouter._def.procedures) as unknown as [string, { _def: { type: string } }][];
       const credentials: Record<string, string>[] = [
         { authorization: `Bearer ${token}` },
         { 'x-api-key': token },
