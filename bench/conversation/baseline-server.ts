@@ -28,7 +28,8 @@ const server = createServer((request, response) => {
   const hash = createHash('sha256').update(token).digest('hex');
   (async () => {
     const share = await pool.query({ name: 'open', text: OPEN_SHARE, values: [hash] });
-    const row = share.rows[0] as { session_id: string; mode: string; up_to_seq: string | null; title: string | null } | undefined;
+    const row = share.rows[0] as
+      { session_id: string; mode: string; up_to_seq: string | null; title: string | null } | undefined;
     if (row === undefined) return reply(404, { error: { message: 'share not found' } });
     const page = await pool.query({ name: 'page', text: SHARED_PAGE, values: [row.session_id, 0, row.up_to_seq, 201] });
     const items = page.rows.slice(0, 200).map((m: Record<string, unknown>) => ({
@@ -40,7 +41,9 @@ const server = createServer((request, response) => {
       model: m.model,
       createdAt: m.created_at,
     }));
-    reply(200, { result: { data: { title: row.title, mode: row.mode, items, nextAfterSeq: page.rows.length > 200 ? 200 : null } } });
+    reply(200, {
+      result: { data: { title: row.title, mode: row.mode, items, nextAfterSeq: page.rows.length > 200 ? 200 : null } },
+    });
   })().catch((error: unknown) => reply(500, { error: { message: String(error) } }));
 });
 server.listen(Number(process.env.BENCH_PORT), '127.0.0.1');

@@ -48,7 +48,9 @@ const summary = (samples: Sample[]) =>
   `${spread(samples.map((s) => s.value))} (load ${samples.map((s) => s.load).join(', ')})`;
 
 async function main() {
-  const database = await openBenchDatabase(process.env.DATABASE_URL, log, { database: 'threadstore_bench_conversation' });
+  const database = await openBenchDatabase(process.env.DATABASE_URL, log, {
+    database: 'threadstore_bench_conversation',
+  });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   const orm = await createOrm({ connection: { ...connectionSettingsFromUrl(database.url), poolMax: POOL_MAX } });
@@ -63,14 +65,16 @@ async function main() {
     const actor: Actor = { principal: { kind: 'user', userId, role: 'user' }, requestId: 'bench' };
     // The long session: user and assistant turns, each answering the one before.
     const source = randomUUID();
-    await client.query(
-      `insert into chat_sessions (id, user_id, last_seq, message_count) values ($1, $2, $3, $3)`,
-      [source, userId, FORK_MESSAGES],
-    );
-    const idOf = (seq: string) => `overlay(overlay(md5($1::text || ${seq}) placing '4' from 13) placing '8' from 17)::uuid`;
+    await client.query(`insert into chat_sessions (id, user_id, last_seq, message_count) values ($1, $2, $3, $3)`, [
+      source,
+      userId,
+      FORK_MESSAGES,
+    ]);
+    const idOf = (seq: string) =>
+      `overlay(overlay(md5($1::text || ${seq}) placing '4' from 13) placing '8' from 17)::uuid`;
     await client.query(
       `insert into chat_messages (id, session_id, seq, role, content, model, parent_id)
-       select ${idOf('g')}, $1, g, case when g % 2 = 1 then 'user' else 'assistant' end,
+       select ${idOf('g')}, $1::uuid, g, case when g % 2 = 1 then 'user' else 'assistant' end,
               repeat('A conversation of some length. ', 8) || g, case when g % 2 = 0 then 'model-a' end,
               case when g > 1 then ${idOf('(g - 1)')} end
          from generate_series(1, $2::int) g`,
@@ -102,7 +106,12 @@ async function main() {
     const floors: Sample[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       let started = performance.now();
-      const result = await forkSession(orm.em.fork(), actor, { sessionId: source, path: 'history' }, DEFAULT_CONTENT_LIMITS);
+      const result = await forkSession(
+        orm.em.fork(),
+        actor,
+        { sessionId: source, path: 'history' },
+        DEFAULT_CONTENT_LIMITS,
+      );
       forks.push({ value: performance.now() - started, load: load() });
       if (result.copied !== FORK_MESSAGES) throw new Error(`fork copied ${result.copied} of ${FORK_MESSAGES}`);
       const copy = randomUUID();
@@ -116,7 +125,9 @@ async function main() {
       );
       await client.query('commit');
       floors.push({ value: performance.now() - started, load: load() });
-      log(`round ${round + 1}: fork ${forks.at(-1)!.value.toFixed(0)} ms, floor ${floors.at(-1)!.value.toFixed(0)} ms (load ${load()})`);
+      log(
+        `round ${round + 1}: fork ${forks.at(-1)!.value.toFixed(0)} ms, floor ${floors.at(-1)!.value.toFixed(0)} ms (load ${load()})`,
+      );
     }
 
     // shares.view at a fixed rate, API and baseline alternating per round.
@@ -142,12 +153,14 @@ async function main() {
           measure: { ms: MEASURE_MS },
         });
         const at = load();
-        views[name].p50.push({ value: percentile(result.latenciesMs, 50), load: at });
-        views[name].p95.push({ value: percentile(result.latenciesMs, 95), load: at });
-        views[name].p99.push({ value: percentile(result.latenciesMs, 99), load: at });
+        views[name].p50.push({ value: percentile(result.latenciesMs, 0.5), load: at });
+        views[name].p95.push({ value: percentile(result.latenciesMs, 0.95), load: at });
+        views[name].p99.push({ value: percentile(result.latenciesMs, 0.99), load: at });
         views[name].errors += result.non2xx + result.socketErrors;
         if (result.firstError !== null) log(`${name}: first error ${result.firstError}`);
-        log(`round ${round + 1}: ${name} shares.view p95 ${percentile(result.latenciesMs, 95).toFixed(2)} ms (load ${at})`);
+        log(
+          `round ${round + 1}: ${name} shares.view p95 ${percentile(result.latenciesMs, 0.95).toFixed(2)} ms (load ${at})`,
+        );
       }
     }
 

@@ -112,7 +112,8 @@ export function forkStatement(actor: Actor, input: ForkStatementInput): { text: 
         join chat_messages p on p.id = c.parent_id and p.session_id = ${sessionId} and p.deleted_at is null
     )`
       : '';
-  const parent = input.path === 'branch' ? `case when n.new_seq > 1 then ${idOf('n.new_seq - 1')} end` : idOf('parent.new_seq');
+  const parent =
+    input.path === 'branch' ? `case when n.new_seq > 1 then ${idOf('n.new_seq - 1')} end` : idOf('parent.new_seq');
   const picked =
     input.path === 'branch'
       ? `select * from chain`

@@ -12,38 +12,52 @@ import { auditInsert, bindings, ownedBy, query } from './sql.ts';
  * (a retried delete is harmless); NOT_FOUND when it is not the actor's or does not exist.
  */
 export async function deleteMessage(em: EntityManager, actor: Actor, id: string): Promise<{ deleted: boolean }> {
+  return { deleted: await setMessageDeleted(em, actor, id, true) };
+}
+
+/**
+ * Hides (`deleted`) or shows again one message of a session of the actor's, with its count and
+ * its audit row in the same statement; whether anything changed. NOT_FOUND when the message is
+ * not the actor's or does not exist (any more). messages.delete and messages.restore.
+ */
+export async function setMessageDeleted(
+  em: EntityManager,
+  actor: Actor,
+  id: string,
+  deleted: boolean,
+): Promise<boolean> {
   const { values, bind } = bindings();
-  // Concurrent deletes of one message: the second waits for the first's row lock, then finds
-  // `deleted_at` set and hides nothing, so the count goes down once.
-  const [result] = await query<{ found: boolean; deleted: boolean }>(
+  // Concurrent calls on one message: the second waits for the first's row lock, then finds
+  // `deleted_at` already as it wants it and changes nothing, so the count moves once.
+  const [result] = await query<{ found: boolean; changed: boolean }>(
     em,
     `with target as (
        select m.id
          from chat_messages m
          join chat_sessions s on s.id = m.session_id
         where m.id = ${bind(id)} and s.deleted_at is null and ${ownedBy('s', ownerOf(actor.principal), bind)}
-     ), hidden as (
-       update chat_messages m set deleted_at = now()
+     ), changed as (
+       update chat_messages m set deleted_at = ${deleted ? 'now()' : 'null'}
          from target
-        where m.id = target.id and m.deleted_at is null
+        where m.id = target.id and m.deleted_at is ${deleted ? 'null' : 'not null'}
        returning m.id, m.session_id, m.seq
      ), counted as (
-       update chat_sessions s set message_count = s.message_count - 1, last_activity_at = now()
-         from hidden
-        where s.id = hidden.session_id
+       update chat_sessions s set message_count = s.message_count ${deleted ? '-' : '+'} 1, last_activity_at = now()
+         from changed
+        where s.id = changed.session_id
      ), audit as (
-       ${auditInsert(actor, 'messages.delete', bind, {
+       ${auditInsert(actor, deleted ? 'messages.delete' : 'messages.restore', bind, {
          subjectType: 'message',
-         subjectId: 'hidden.id::text',
-         details: `jsonb_build_object('sessionId', hidden.session_id, 'seq', hidden.seq)`,
-         from: 'hidden',
+         subjectId: 'changed.id::text',
+         details: `jsonb_build_object('sessionId', changed.session_id, 'seq', changed.seq)`,
+         from: 'changed',
        })}
      )
-     select exists (select from target) as found, exists (select from hidden) as deleted`,
+     select exists (select from target) as found, exists (select from changed) as changed`,
     values,
   );
   if (result?.found !== true) throw notFound('message');
-  return { deleted: result.deleted };
+  return result.changed;
 }
 
 /**

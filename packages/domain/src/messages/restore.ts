@@ -2,6 +2,7 @@ import type { TRestoreMessageOutput, TUndoClearOutput } from '@threadstore/contr
 import type { EntityManager } from '@threadstore/db';
 import { notFound } from '../errors.ts';
 import { ownerOf, type Actor } from '../principal.ts';
+import { setMessageDeleted } from './remove.ts';
 import { auditInsert, bindings, ownedBy, query } from './sql.ts';
 
 // The inverses of remove.ts: each puts back exactly what its counterpart hid and adds it to
@@ -15,38 +16,7 @@ import { auditInsert, bindings, ownedBy, query } from './sql.ts';
  * no other message can hold it meanwhile.
  */
 export async function restoreMessage(em: EntityManager, actor: Actor, id: string): Promise<TRestoreMessageOutput> {
-  const { values, bind } = bindings();
-  // Concurrent restores of one message: the second waits for the first's row lock, then finds
-  // `deleted_at` cleared and shows nothing, so the count goes up once.
-  const [result] = await query<{ found: boolean; restored: boolean }>(
-    em,
-    `with target as (
-       select m.id
-         from chat_messages m
-         join chat_sessions s on s.id = m.session_id
-        where m.id = ${bind(id)} and s.deleted_at is null and ${ownedBy('s', ownerOf(actor.principal), bind)}
-     ), shown as (
-       update chat_messages m set deleted_at = null
-         from target
-        where m.id = target.id and m.deleted_at is not null
-       returning m.id, m.session_id, m.seq
-     ), counted as (
-       update chat_sessions s set message_count = s.message_count + 1, last_activity_at = now()
-         from shown
-        where s.id = shown.session_id
-     ), audit as (
-       ${auditInsert(actor, 'messages.restore', bind, {
-         subjectType: 'message',
-         subjectId: 'shown.id::text',
-         details: `jsonb_build_object('sessionId', shown.session_id, 'seq', shown.seq)`,
-         from: 'shown',
-       })}
-     )
-     select exists (select from target) as found, exists (select from shown) as restored`,
-    values,
-  );
-  if (result?.found !== true) throw notFound('message');
-  return { restored: result.restored };
+  return { restored: await setMessageDeleted(em, actor, id, false) };
 }
 
 /**

@@ -74,7 +74,9 @@ async function section(
     // milliseconds only, and a rounded key would repeat or skip rows written by SQL's now().
     .select([
       's.*',
-      raw(`'${pinned ? 'p' : 'u'}' || to_char(s.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_key`),
+      raw(
+        `'${pinned ? 'p' : 'u'}' || to_char(s.${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_key`,
+      ),
     ])
     .where({
       ...ownerFilter(owner),

@@ -28,7 +28,11 @@ export function shareTokenHash(token: string): string {
 }
 
 /** A read-only link to a session of the actor's; the token is in the answer and nowhere else. */
-export async function createShare(em: EntityManager, actor: Actor, input: TCreateShareInput): Promise<TCreateShareOutput> {
+export async function createShare(
+  em: EntityManager,
+  actor: Actor,
+  input: TCreateShareInput,
+): Promise<TCreateShareOutput> {
   const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt);
   if (expiresAt !== null && expiresAt.getTime() <= Date.now()) {
     throw new DomainError('BAD_REQUEST', 'expiresAt must be in the future', { field: 'expiresAt' });
@@ -48,7 +52,12 @@ export async function createShare(em: EntityManager, actor: Actor, input: TCreat
       action: 'shares.create',
       subjectType: 'session',
       subjectId: session.id,
-      details: { shareId: share.id, mode: share.mode, upToSeq: share.upToSeq ?? null, expiresAt: input.expiresAt ?? null },
+      details: {
+        shareId: share.id,
+        mode: share.mode,
+        upToSeq: share.upToSeq ?? null,
+        expiresAt: input.expiresAt ?? null,
+      },
     });
     await tx.flush();
     return { share: toShareDto(share, input.sessionId), token };
@@ -104,11 +113,12 @@ export async function viewShare(
   limits: ContentLimits,
 ): Promise<TViewShareOutput> {
   const limit = pageSize(input.limit, limits);
-  const [share] = await query<{ session_id: string; mode: 'snapshot' | 'live'; up_to_seq: string | null; title: string | null }>(
-    em,
-    OPEN_SHARE,
-    [shareTokenHash(input.token)],
-  );
+  const [share] = await query<{
+    session_id: string;
+    mode: 'snapshot' | 'live';
+    up_to_seq: string | null;
+    title: string | null;
+  }>(em, OPEN_SHARE, [shareTokenHash(input.token)]);
   if (share === undefined) throw notFound('share');
   const rows = await query<{
     seq: string;
@@ -119,17 +129,15 @@ export async function viewShare(
     model: string | null;
     created_at: string;
   }>(em, SHARED_PAGE, [share.session_id, input.afterSeq ?? 0, share.up_to_seq, limit + 1]);
-  const page = rows.slice(0, limit).map(
-    (row): TSharedMessage => ({
-      seq: Number(row.seq),
-      parentSeq: row.parent_seq === null ? null : Number(row.parent_seq),
-      role: row.role,
-      content: row.content,
-      chapter: row.chapter,
-      model: row.model,
-      createdAt: row.created_at,
-    }),
-  );
+  const page = rows.slice(0, limit).map((row): TSharedMessage => ({
+    seq: Number(row.seq),
+    parentSeq: row.parent_seq === null ? null : Number(row.parent_seq),
+    role: row.role,
+    content: row.content,
+    chapter: row.chapter,
+    model: row.model,
+    createdAt: row.created_at,
+  }));
   return {
     title: share.title,
     mode: share.mode,

@@ -59,6 +59,7 @@ describe('messages.append', () => {
       agentId: 'calculator-agent',
       clientMessageId: 'answer-1',
       sanitized: false,
+      forkedFromId: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       // Written as plain text, never edited, not sent as an edit.
       parts: null,

@@ -73,11 +73,12 @@ describe('messages.clear', () => {
     });
     await api.messages.delete({ id: items[0]!.id });
 
-    expect(await api.messages.clear({ sessionId })).toEqual({ cleared: 3 });
+    const { clearId } = await api.messages.clear({ sessionId });
+    expect(clearId).toEqual(expect.any(String));
     expect(await api.messages.history({ sessionId })).toEqual({ items: [], hasOlder: false, hasNewer: false });
     expect((await storedMessages(testDb.orm, sessionId)).every((message) => message.deleted)).toBe(true);
     expect(await sessionCounters(testDb.orm, sessionId)).toMatchObject({ lastSeq: 4, messageCount: 0 });
-    expect(await api.messages.clear({ sessionId })).toEqual({ cleared: 0 });
+    expect(await api.messages.clear({ sessionId })).toEqual({ cleared: 0, clearId: null });
     // Chatting goes on after a clear, with the next seq.
     expect((await api.messages.append({ sessionId, role: 'user', content: 'again' })).seq).toBe(5);
     expect((await auditRows(testDb.orm, 'messages.clear')).filter((row) => row.subjectId === sessionId)).toEqual([
@@ -87,7 +88,7 @@ describe('messages.clear', () => {
         action: 'messages.clear',
         subjectType: 'session',
         subjectId: sessionId,
-        details: { chapter: null, count: 3 },
+        details: { chapter: null, count: 3, clearId },
         requestId: 'clear-1',
       },
     ]);
@@ -107,7 +108,8 @@ describe('messages.clear', () => {
       ],
     });
 
-    expect(await api.messages.clear({ sessionId, chapter: 'intro' })).toEqual({ cleared: 2 });
+    const cleared = await api.messages.clear({ sessionId, chapter: 'intro' });
+    expect(cleared).toEqual({ cleared: 2, clearId: expect.any(String) });
     expect((await api.messages.history({ sessionId })).items.map((message) => message.content)).toEqual([
       'main 1',
       'unchaptered',
@@ -117,6 +119,7 @@ describe('messages.clear', () => {
       {
         chapter: 'intro',
         count: 2,
+        clearId: cleared.clearId,
       },
     );
   });

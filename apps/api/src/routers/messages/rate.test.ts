@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONTENT_LIMITS } from '@threadstore/contract';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { anonymousPrincipal } from '@threadstore/domain/testing';
 import { callerAs } from '../../testing/caller.ts';
@@ -7,7 +8,9 @@ import { auditRows, createSession, signedInUser } from './testing.ts';
 describe('messages.rate', () => {
   const testDb = useTestDatabase();
   const ratings = () =>
-    testDb.orm.em.fork().execute<{ message_id: string; value: string }[]>('select message_id, value from message_ratings', []);
+    testDb.orm.em
+      .fork()
+      .execute<{ message_id: string; value: string }[]>('select message_id, value from message_ratings', []);
 
   it('keeps one rating per message, changeable and removable, audited without the comment', async () => {
     const user = await signedInUser(testDb.orm);
@@ -18,7 +21,12 @@ describe('messages.rate', () => {
     const up = await api.messages.rate({ messageId: answer.id, value: 'up', comment: 'great\u0000 answer' });
     expect(up.rating).toMatchObject({ messageId: answer.id, value: 'up', reason: null, comment: 'great\uFFFD answer' });
     const down = await api.messages.rate({ messageId: answer.id, value: 'down', reason: 'inaccurate' });
-    expect(down.rating).toMatchObject({ value: 'down', reason: 'inaccurate', comment: null, createdAt: up.rating!.createdAt });
+    expect(down.rating).toMatchObject({
+      value: 'down',
+      reason: 'inaccurate',
+      comment: null,
+      createdAt: up.rating!.createdAt,
+    });
     // Concurrent ratings of one message end as one row.
     await Promise.all(
       (['up', 'down', 'up', 'down'] as const).map((value) =>
@@ -29,16 +37,24 @@ describe('messages.rate', () => {
     expect(await api.messages.rate({ messageId: answer.id, value: null })).toEqual({ rating: null });
     expect(await ratings()).toEqual([]);
     const trail = await auditRows(testDb.orm, 'messages.rate');
-    expect(trail[0]).toMatchObject({ subjectId: answer.id, requestId: 'rate-1', details: { sessionId, value: 'up', reason: null } });
+    expect(trail[0]).toMatchObject({
+      subjectId: answer.id,
+      requestId: 'rate-1',
+      details: { sessionId, value: 'up', reason: null },
+    });
     expect(JSON.stringify(trail)).not.toContain('great');
   });
 
   it('refuses deleted and foreign messages alike, and an over-long comment', async () => {
     const owner = anonymousPrincipal();
     const sessionId = await createSession(testDb.orm, owner);
-    const api = callerAs(testDb.orm, owner, { limits: { ...(await import('@threadstore/contract')).DEFAULT_CONTENT_LIMITS, maxContentBytes: 8 } });
+    const api = callerAs(testDb.orm, owner, {
+      limits: { ...DEFAULT_CONTENT_LIMITS, maxContentBytes: 8 },
+    });
     const message = await api.messages.append({ sessionId, role: 'assistant', content: 'short' });
-    await expect(api.messages.rate({ messageId: message.id, value: 'up', comment: 'far too long' })).rejects.toMatchObject({
+    await expect(
+      api.messages.rate({ messageId: message.id, value: 'up', comment: 'far too long' }),
+    ).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
     const other = callerAs(testDb.orm, await signedInUser(testDb.orm));
@@ -47,7 +63,9 @@ describe('messages.rate', () => {
       message: 'message not found',
     });
     await api.messages.delete({ id: message.id });
-    await expect(api.messages.rate({ messageId: message.id, value: 'up' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(api.messages.rate({ messageId: message.id, value: 'up' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     expect(await ratings()).toEqual([]);
   });
 });

@@ -61,7 +61,11 @@ describe('messages.restore and messages.undoClear', () => {
     const api = callerAs(testDb.orm, user, { requestId: 'undo-1' });
     const { items } = await api.messages.appendMany({
       sessionId,
-      messages: ['a', 'b', 'c', 'd', 'e'].map((content) => ({ role: 'user' as const, content, chapter: content < 'd' ? 'one' : 'two' })),
+      messages: ['a', 'b', 'c', 'd', 'e'].map((content) => ({
+        role: 'user' as const,
+        content,
+        chapter: content < 'd' ? 'one' : 'two',
+      })),
     });
     await api.messages.delete({ id: items[0]!.id });
 

@@ -1,9 +1,4 @@
-import {
-  ZMessageIdInput,
-  ZRestoreMessageOutput,
-  ZUndoClearInput,
-  ZUndoClearOutput,
-} from '@threadstore/contract';
+import { ZMessageIdInput, ZRestoreMessageOutput, ZUndoClearInput, ZUndoClearOutput } from '@threadstore/contract';
 import { restoreMessage, undoClear as undoClearMessages } from '@threadstore/domain';
 import { actorOf } from '../../trpc/context.ts';
 import { principalProcedure } from '../../trpc/init.ts';

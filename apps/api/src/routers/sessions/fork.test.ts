@@ -117,7 +117,9 @@ describe('sessions.fork', () => {
     expect(new Set(forks.map((f) => f.session.id)).size).toBe(1);
     expect(forks.filter((f) => f.created)).toHaveLength(1);
     expect(forks.map((f) => f.copied)).toEqual([3, 3, 3, 3]);
-    expect((await auditRows(testDb.orm, 'sessions.fork')).filter((row) => row.subjectId === forks[0]!.session.id)).toHaveLength(1);
+    expect(
+      (await auditRows(testDb.orm, 'sessions.fork')).filter((row) => row.subjectId === forks[0]!.session.id),
+    ).toHaveLength(1);
     await expect(api.sessions.fork({ sessionId, messageId: a1.id, clientKey: 'fork-key' })).rejects.toMatchObject({
       code: 'CONFLICT',
     });
@@ -144,7 +146,8 @@ describe('sessions.fork', () => {
     const em = testDb.orm.em.fork();
     // Ids derived from the seq (an MD5 with the UUID version and variant set), so each message can
     // answer the one before it in the same insert.
-    const idOf = (seq: string) => `overlay(overlay(md5(?::text || ${seq}) placing '4' from 13) placing '8' from 17)::uuid`;
+    const idOf = (seq: string) =>
+      `overlay(overlay(md5(?::text || ${seq}) placing '4' from 13) placing '8' from 17)::uuid`;
     await em.execute(
       `insert into chat_messages (id, session_id, seq, role, content, parent_id)
        select ${idOf('g')}, ?, g, case when g % 2 = 1 then 'user' else 'assistant' end, 'message ' || g,
@@ -180,6 +183,9 @@ describe('sessions.fork', () => {
       provenance: true,
       parents_ok: '99999',
     });
-    expect((await storedMessages(testDb.orm, session.id)).at(-1)).toMatchObject({ seq: 99_999, content: 'message 100000' });
+    expect((await storedMessages(testDb.orm, session.id)).at(-1)).toMatchObject({
+      seq: 99_999,
+      content: 'message 100000',
+    });
   }, 120_000);
 });

@@ -1,4 +1,10 @@
-import { ZSession, ZSessionIdInput, ZSessionTagsInput, ZSessionTagsOutput, ZTagSessionInput } from '@threadstore/contract';
+import {
+  ZSession,
+  ZSessionIdInput,
+  ZSessionTagsInput,
+  ZSessionTagsOutput,
+  ZTagSessionInput,
+} from '@threadstore/contract';
 import { ownerOf, pinSession, sessionTags, tagSession, unpinSession, untagSession } from '@threadstore/domain';
 import { actorOf } from '../../trpc/context.ts';
 import { principalProcedure } from '../../trpc/init.ts';

@@ -32,7 +32,12 @@ async function sharedConversation(owner: Principal) {
   const sessionId = await createSession(testDb.orm, owner);
   const api = callerAs(testDb.orm, owner, { requestId: 'share-req' });
   await api.sessions.update({ id: sessionId, title: 'the shared plan' });
-  const question = await api.messages.append({ sessionId, role: 'user', content: 'the secret question', metadata: { who: 'owner-meta' } });
+  const question = await api.messages.append({
+    sessionId,
+    role: 'user',
+    content: 'the secret question',
+    metadata: { who: 'owner-meta' },
+  });
   const answer = await api.messages.append({
     sessionId,
     role: 'assistant',
@@ -61,8 +66,24 @@ describe('share links', () => {
       title: 'the shared plan',
       mode: 'snapshot',
       items: [
-        { seq: 2, parentSeq: null, role: 'assistant', content: 'the secret answer', chapter: null, model: 'model-a', createdAt: answer.createdAt },
-        { seq: 3, parentSeq: null, role: 'user', content: 'a follow-up', chapter: null, model: null, createdAt: expect.any(String) },
+        {
+          seq: 2,
+          parentSeq: null,
+          role: 'assistant',
+          content: 'the secret answer',
+          chapter: null,
+          model: 'model-a',
+          createdAt: answer.createdAt,
+        },
+        {
+          seq: 3,
+          parentSeq: null,
+          role: 'user',
+          content: 'a follow-up',
+          chapter: null,
+          model: null,
+          createdAt: expect.any(String),
+        },
       ],
       nextAfterSeq: null,
     });
@@ -94,7 +115,9 @@ describe('share links', () => {
     expect((await api.shares.list({ sessionId })).items.map((s) => s.id).sort()).toEqual(
       [snapshot.share.id, live.share.id].sort(),
     );
-    const stored = await testDb.orm.em.fork().execute<{ token_hash: string }[]>('select token_hash from session_shares', []);
+    const stored = await testDb.orm.em
+      .fork()
+      .execute<{ token_hash: string }[]>('select token_hash from session_shares', []);
     expect(JSON.stringify(stored)).not.toContain(snapshot.token);
     expect((await auditRows(testDb.orm, 'shares.create')).map((row) => row.details.shareId)).toEqual(
       expect.arrayContaining([snapshot.share.id, live.share.id]),
@@ -116,17 +139,23 @@ describe('share links', () => {
     expect(await refusal(anyone.shares.view({ token: revoked.token }))).toEqual(never);
     // Revoking again changes nothing and audits once.
     expect((await api.shares.revoke({ id: revoked.share.id })).revokedAt).toBe(afterRevoke.revokedAt);
-    expect((await auditRows(testDb.orm, 'shares.revoke')).filter((r) => r.details.shareId === revoked.share.id)).toHaveLength(1);
+    expect(
+      (await auditRows(testDb.orm, 'shares.revoke')).filter((r) => r.details.shareId === revoked.share.id),
+    ).toHaveLength(1);
 
     const expiring = await api.shares.create({ sessionId, expiresAt: new Date(Date.now() + 60_000).toISOString() });
     await anyone.shares.view({ token: expiring.token });
     // The clock moves on: the link's expiry is now in the past.
     await testDb.orm.em
       .fork()
-      .execute(`update session_shares set expires_at = now() - interval '1 millisecond' where id = ?`, [expiring.share.id]);
+      .execute(`update session_shares set expires_at = now() - interval '1 millisecond' where id = ?`, [
+        expiring.share.id,
+      ]);
     expect(await refusal(anyone.shares.view({ token: expiring.token }))).toEqual(never);
     expect((await api.shares.list({})).items.find((s) => s.id === expiring.share.id)).toMatchObject({ active: false });
-    await expect(api.shares.create({ sessionId, expiresAt: new Date(Date.now() - 1000).toISOString() })).rejects.toMatchObject({
+    await expect(
+      api.shares.create({ sessionId, expiresAt: new Date(Date.now() - 1000).toISOString() }),
+    ).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
 
@@ -167,7 +196,14 @@ describe('share links', () => {
       const owner = await signedInUser(testDb.orm);
       const { api, sessionId, question, answer } = await sharedConversation(owner);
       token = (await api.shares.create({ sessionId, mode: 'live' })).token;
-      secrets = ['the secret', 'the shared plan', sessionId, question.id, answer.id, owner.kind === 'user' ? owner.userId : ''];
+      secrets = [
+        'the secret',
+        'the shared plan',
+        sessionId,
+        question.id,
+        answer.id,
+        owner.kind === 'user' ? owner.userId : '',
+      ];
       server = createApiServer({ orm: testDb.orm, logger: createLogger('test', 'silent'), config: testServerConfig() });
       base = `http://127.0.0.1:${(await server.listen()).port}/trpc`;
     });
@@ -177,7 +213,7 @@ describe('share links', () => {
     const inputs = () => [undefined, { token }, { id: token }, { sessionId: token }, { query: token, token }];
 
     it('works as no credential: every other procedure, over HTTP, with it in each header', async () => {
-      const procedures = Object.entries(appRouter._def.procedures) as [string, { _def: { type: string } }][];
+      const procedures = Object.entries(appRouter._def.procedures) as unknown as [string, { _def: { type: string } }][];
       const credentials: Record<string, string>[] = [
         { authorization: `Bearer ${token}` },
         { 'x-api-key': token },
@@ -204,7 +240,8 @@ describe('share links', () => {
             // procedures open to everyone answer as they would anyone (and the body is checked).
             // A subscription's stream opens (200) and says so in its one error event.
             if (procedure._def.type === 'subscription') expect(body, path).toContain('UNAUTHORIZED');
-            else if (!OPEN_TO_ANYONE.has(path)) expect(response.status, `${path} with ${Object.keys(headers)[0]}`).toBe(401);
+            else if (!OPEN_TO_ANYONE.has(path))
+              expect(response.status, `${path} with ${Object.keys(headers)[0]}`).toBe(401);
             for (const secret of secrets) expect(body, `${path} leaked`).not.toContain(secret);
           }
         }
@@ -223,7 +260,9 @@ describe('share links', () => {
           for (const input of inputs()) {
             // Called without input, these act on the caller's own account: nothing of the share's to find.
             if (input === undefined && ['account.erase', 'auth.claimAnonymous'].includes(path)) continue;
-            const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as (
+            const procedure = path
+              .split('.')
+              .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as (
               input: unknown,
             ) => Promise<unknown>;
             let result: unknown;
@@ -260,8 +299,13 @@ describe('shares across tenants', () => {
     const other = callerAs(testDb.orm, await signedInUser(testDb.orm));
     expect((await other.shares.list({})).items).toEqual([]);
     expect((await other.shares.list({ sessionId })).items).toEqual([]);
-    expect(await refusal(other.shares.revoke({ id: share.id }))).toEqual(await refusal(other.shares.revoke({ id: randomUUID() })));
-    expect(await refusal(other.shares.create({ sessionId }))).toEqual({ code: 'NOT_FOUND', message: 'session not found' });
+    expect(await refusal(other.shares.revoke({ id: share.id }))).toEqual(
+      await refusal(other.shares.revoke({ id: randomUUID() })),
+    );
+    expect(await refusal(other.shares.create({ sessionId }))).toEqual({
+      code: 'NOT_FOUND',
+      message: 'session not found',
+    });
     expect((await callerAs(testDb.orm, null).shares.view({ token })).items).toHaveLength(3);
   });
 });

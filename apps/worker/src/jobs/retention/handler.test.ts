@@ -308,12 +308,23 @@ describe('retention, a real run', () => {
     const expected = await seedPolicyTable(world);
     await world.indexAllForSearch();
     await world.editAllOnce();
+    // Every message rated (messages.rate): a purged message's rating goes with it.
+    const em = testDb.orm.em.fork();
+    await em.execute(
+      `insert into message_ratings (session_id, message_id, value) select session_id, id, 'up' from chat_messages`,
+    );
 
     const { result } = await runHandler(retentionJob, testDb.orm, {});
     // Whole sessions and single soft-deleted messages alike take their search entries and their
     // earlier versions with them.
     expect(await world.orphanedSearchEntries()).toBe(0);
     expect(await world.orphanedVersions()).toBe(0);
+    const [ratings] = await em.execute<{ orphaned: string; kept: string; messages: string }[]>(
+      `select (select count(*) from message_ratings r where not exists (select from chat_messages m where m.id = r.message_id)) as orphaned,
+              (select count(*) from message_ratings) as kept, (select count(*) from chat_messages) as messages`,
+    );
+    expect(ratings!.orphaned).toBe('0');
+    expect(ratings!.kept).toBe(ratings!.messages);
 
     const survivors = await world.survivors();
     expect(survivors.sessions).toEqual(expected.survivors.sessions);
