@@ -452,7 +452,7 @@ describe('the cross-tenant matrix', () => {
       const caller = callerAs(testDb.orm, victim.principal);
       expect((await caller.messages.history({ sessionId: victim.ids.sessionId })).items).toHaveLength(2);
       expect(await caller.messages.get({ id: victim.ids.messageId })).toMatchObject({ content: 'the answer' });
-      const found = await caller.messages.search({ query: 'secret or answer', sessionId: victim.ids.sessionId });
+      const found = await caller.messages.search({ query: 'secret OR answer', sessionId: victim.ids.sessionId });
       expect(found.items.map((hit) => hit.message.content).sort()).toEqual(['the answer', 'the secret']);
     }
   });

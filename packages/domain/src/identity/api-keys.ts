@@ -132,13 +132,22 @@ export async function authenticateApiKey(em: EntityManager, presented: string): 
   if (key.expired) return refuse('this API key has expired');
   if (key.user_deleted) return refuse('the account this API key belongs to has been deleted');
   if (key.use_unrecorded) {
-    // Conditional again: concurrent requests with one key write once.
-    await em.execute(
-      `update api_keys set last_used_at = now()
-        where id = ? and (last_used_at is null or last_used_at < now() - ? * interval '1 millisecond')`,
-      [key.id, LAST_USED_PRECISION_MS],
-      'run',
-    );
+    // Conditional again: concurrent requests with one key write once. The commit does not wait
+    // for the WAL flush: a last_used_at lost to a crash is harmless, and waiting for the flush
+    // (tens of ms on a busy disk) put it in the latency of a fifth of the calls of many
+    // occasional keys (memories.context p95 8× its bare baseline, bench/results/knowledge-2026-12-07b.md).
+    // (Only in a transaction of its own: `set local` in a caller's would cover the caller's writes.)
+    const record = async (tx: EntityManager, relaxed: boolean) => {
+      if (relaxed) await tx.execute(`set local synchronous_commit = off`, [], 'run');
+      await tx.execute(
+        `update api_keys set last_used_at = now()
+          where id = ? and (last_used_at is null or last_used_at < now() - ? * interval '1 millisecond')`,
+        [key.id, LAST_USED_PRECISION_MS],
+        'run',
+      );
+    };
+    if (em.isInTransaction()) await record(em, false);
+    else await em.transactional((tx) => record(tx, true));
   }
   return {
     principal: { kind: 'apiKey', userId: key.user_id, role: key.role, apiKeyId: key.id, scopes: key.scopes },

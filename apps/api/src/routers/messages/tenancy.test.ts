@@ -107,7 +107,7 @@ describe('messages across tenants', () => {
 
   it('never shows another tenant’s messages in a search across all sessions', async () => {
     for (const [intruderName, intruder] of Object.entries(await intruders())) {
-      const { items } = await callerAs(testDb.orm, intruder).messages.search({ query: 'private or question' });
+      const { items } = await callerAs(testDb.orm, intruder).messages.search({ query: 'private OR question' });
       expect(items, intruderName).toEqual([]);
     }
   });
