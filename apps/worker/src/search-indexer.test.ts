@@ -41,7 +41,8 @@ describe('the search indexer', () => {
     return session.id;
   }
 
-  const search = (query: string) => searchMessages(testDb.orm.em.fork(), ownerOf(visitor), { query, prefix: false }, LIMITS);
+  const search = (query: string) =>
+    searchMessages(testDb.orm.em.fork(), ownerOf(visitor), { query, prefix: false }, LIMITS);
   const queued = async () =>
     Number(
       (await testDb.orm.em.fork().execute<{ n: string }[]>('select count(*) as n from chat_message_search_queue'))[0]!
