@@ -47,6 +47,9 @@ const FIXTURE = `
   insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'running');
   insert into account_erasures (user_id) values ('${U2}');
   insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 1, 'before', 'user', '${U1}');
+  insert into session_shares (session_id, token_hash, mode) values ('${S1}', 'th-1', 'live');
+  insert into message_ratings (session_id, message_id, value) values ('${S1}', '${M1}', 'up');
+  insert into message_clears (session_id, cleared_at, cleared) values ('${S1}', now(), 1);
 `;
 
 const session = (values: string) => `insert into chat_sessions ${values}`;
@@ -97,6 +100,16 @@ const CASES: Record<string, string> = {
   chat_message_versions_session_id_foreign: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${MISSING}', '${M1}', 2, 'x', 'user', 'u')`,
   chat_message_versions_message_version_unique: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 1, 'x', 'user', 'u')`,
   chat_message_versions_version_positive_check: `insert into chat_message_versions (session_id, message_id, version, content, replaced_by_type, replaced_by_id) values ('${S1}', '${M1}', 0, 'x', 'user', 'u')`,
+  session_shares_session_id_foreign: `insert into session_shares (session_id, token_hash, mode) values ('${MISSING}', 'th-2', 'live')`,
+  session_shares_token_hash_unique: `insert into session_shares (session_id, token_hash, mode) values ('${S1}', 'th-1', 'live')`,
+  session_shares_mode_check: `insert into session_shares (session_id, token_hash, mode) values ('${S1}', 'th-2', 'public')`,
+  session_shares_snapshot_has_seq_check: `insert into session_shares (session_id, token_hash, mode) values ('${S1}', 'th-2', 'snapshot')`,
+  message_ratings_session_id_foreign: `insert into message_ratings (session_id, message_id, value) values ('${MISSING}', '${MISSING}', 'up')`,
+  message_ratings_message_id_unique: `insert into message_ratings (session_id, message_id, value) values ('${S1}', '${M1}', 'down')`,
+  message_ratings_value_check: `insert into message_ratings (session_id, message_id, value) values ('${S1}', '${MISSING}', 'meh')`,
+  message_clears_session_id_foreign: `insert into message_clears (session_id, cleared_at, cleared) values ('${MISSING}', now(), 1)`,
+  message_clears_cleared_non_negative_check: `insert into message_clears (session_id, cleared_at, cleared) values ('${S1}', now(), -1)`,
+  chat_sessions_tags_bounded_check: session(`(user_id, tags) values ('${U1}', array(select 't' || g from generate_series(1, 33) g))`),
   chat_turns_session_id_foreign: `insert into chat_turns (session_id, user_message_id, status) values ('${MISSING}', '${M1}', 'queued')`,
   chat_turns_session_client_message_id_unique: `insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'queued')`,
   chat_turns_status_check: `insert into chat_turns (session_id, user_message_id, status) values ('${S1}', '${M1}', 'paused')`,

@@ -40,9 +40,12 @@ const EXPECTED_TABLES = [
   'knowledge_entries',
   'maintenance_runs',
   'memories',
+  'message_clears',
+  'message_ratings',
   'projects',
   'rate_limits',
   'retention_policies',
+  'session_shares',
   'stats_snapshots',
   'users',
 ];
