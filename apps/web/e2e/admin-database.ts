@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, inject } from 'vitest';
 import { e2e, type E2E } from './fixtures.ts';
-import { freePort, startProduct } from './product.ts';
+import { embeddedApiUrl, freePort, startProduct } from './product.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,9 +8,6 @@ declare module 'vitest' {
     productDatabaseUrl?: string;
   }
 }
-
-/** The launcher's embedded database: its fixed local-only role password and database name. */
-const embeddedApiUrl = (port: number) => `postgresql://threadstore_api:threadstore-local@127.0.0.1:${port}/threadstore`;
 
 export interface AdminProduct {
   /** Page and API, as in `e2e().url`. */

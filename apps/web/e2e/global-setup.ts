@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startProduct } from './product.ts';
+import { embeddedApiUrl, freePort, startProduct } from './product.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,8 +14,12 @@ declare module 'vitest' {
  * each has its own anonymous id (its own sessions) or its own account.
  */
 export default async function setup(project: TestProject) {
+  // A port chosen here, so the specs that make an administrator (with `pnpm admin grant`) reach
+  // this product's database instead of starting a product of their own.
+  const databasePort = await freePort();
   const product = await startProduct({
     env: {
+      EMBEDDED_PG_PORT: String(databasePort),
       // Slow enough that a reload lands in the middle of an answer (the built-in responder
       // writes one word per token).
       CHAT_BUILTIN_TOKEN_DELAY_MS: '40',
@@ -23,5 +27,6 @@ export default async function setup(project: TestProject) {
     },
   });
   project.provide('productUrl', product.url);
+  project.provide('productDatabaseUrl', embeddedApiUrl(databasePort));
   return () => product.stop();
 }

@@ -30,6 +30,10 @@ export interface ProductOptions {
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks; closed again before it is used). */
+/** The launcher's embedded database as the API connects to it: its fixed local-only role password and database name. */
+export const embeddedApiUrl = (port: number) =>
+  `postgresql://threadstore_api:threadstore-local@127.0.0.1:${port}/threadstore`;
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
