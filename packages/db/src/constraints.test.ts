@@ -109,7 +109,9 @@ const CASES: Record<string, string> = {
   message_ratings_value_check: `insert into message_ratings (session_id, message_id, value) values ('${S1}', '${MISSING}', 'meh')`,
   message_clears_session_id_foreign: `insert into message_clears (session_id, cleared_at, cleared) values ('${MISSING}', now(), 1)`,
   message_clears_cleared_non_negative_check: `insert into message_clears (session_id, cleared_at, cleared) values ('${S1}', now(), -1)`,
-  chat_sessions_tags_bounded_check: session(`(user_id, tags) values ('${U1}', array(select 't' || g from generate_series(1, 33) g))`),
+  chat_sessions_tags_bounded_check: session(
+    `(user_id, tags) values ('${U1}', array(select 't' || g from generate_series(1, 33) g))`,
+  ),
   chat_turns_session_id_foreign: `insert into chat_turns (session_id, user_message_id, status) values ('${MISSING}', '${M1}', 'queued')`,
   chat_turns_session_client_message_id_unique: `insert into chat_turns (session_id, user_message_id, client_message_id, status) values ('${S1}', '${M1}', 'cm-1', 'queued')`,
   chat_turns_status_check: `insert into chat_turns (session_id, user_message_id, status) values ('${S1}', '${M1}', 'paused')`,
