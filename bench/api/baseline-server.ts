@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connectionSettingsFromUrl, pgClientConfig, uuidv7 } from '@threadstore/db';
 // The same row-to-DTO mapping as the API: the comparison is about the stack, not the mapping.
-import { appendStatement, toMessage, type Actor, type MessageRow } from '@threadstore/domain';
+import { appendStatement, MESSAGE_COLUMNS, toMessage, type Actor, type MessageRow } from '@threadstore/domain';
 import pg from 'pg';
 
 type PreparedMessage = Parameters<typeof appendStatement>[3][number];
@@ -55,11 +55,9 @@ function prepare(message: NewMessage): PreparedMessage {
   };
 }
 
-// Copied from packages/domain/src/messages/rows.ts and history.ts (latest page, or `before` a
-// seq; no chapter), which build the statement inside messageHistory() instead of exporting it.
-const MESSAGE_COLUMNS = `m.id, m.session_id, m.seq, m.role, m.content, m.chapter, m.citations, m.tool_calls,
-  m.metadata, m.model, m.prompt_tokens, m.completion_tokens, m.cost, m.latency_ms, m.parent_id, m.agent_id,
-  m.client_message_id, m.sanitized, to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at`;
+// The columns are the domain's own (MESSAGE_COLUMNS); the statements are copied from
+// packages/domain/src/messages/history.ts (latest page, or `before` a seq; no chapter), which
+// builds them inside messageHistory() instead of exporting them.
 const LATEST_PAGE = `select page.*, false as beyond
        from chat_sessions s
        left join lateral (

@@ -63,6 +63,21 @@ describe('the API server on a migrated database', () => {
     expect(health).toMatchObject({ status: 'ok', database: { reachable: true, pendingMigrations: [] } });
   });
 
+  it('answers a tRPC call, a batch and a refusal whole, with a Content-Length instead of chunks', async () => {
+    for (const [path, status] of [
+      ['/trpc/health.check', 200],
+      ['/trpc/health.check,health.check?batch=1&input=%7B%7D', 200],
+      ['/trpc/health.nope', 404],
+    ] as const) {
+      const response = await fetch(`${running.baseUrl}${path}`);
+      expect(response.status).toBe(status);
+      expect(response.headers.get('transfer-encoding')).toBeNull();
+      const body = Buffer.from(await response.arrayBuffer());
+      expect(Number(response.headers.get('content-length'))).toBe(body.length);
+      expect(JSON.parse(body.toString('utf8'))).toBeTypeOf('object');
+    }
+  });
+
   it('answers an unknown path with a JSON 404', async () => {
     const response = await fetch(`${running.baseUrl}/nope`);
     expect(response.status).toBe(404);

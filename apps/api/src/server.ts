@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 import { getErrorShape, TRPCError } from '@trpc/server';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
 import { createAccountHttp } from './account/http.ts';
@@ -22,6 +21,7 @@ import { createReadinessMonitor } from './routers/health/readiness.ts';
 import { createLive, type LiveOptions } from './live/live.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
+import { createTrpcHttpHandler } from './trpc/http.ts';
 import { createCallShare } from './trpc/call-share.ts';
 import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 import { applyCors } from './web/cors.ts';
@@ -112,9 +112,9 @@ export function createApiServer({
     readiness,
     metrics,
   });
-  const trpcHandler = createHTTPHandler({
+  const trpcHandler = createTrpcHttpHandler({
     router: appRouter,
-    basePath: `${TRPC_BASE_PATH}/`,
+    endpoint: TRPC_BASE_PATH,
     createContext: context,
     maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
@@ -185,7 +185,7 @@ export function createApiServer({
         sendTrpcError(res, 405, 'METHOD_NOT_SUPPORTED', `${req.method} is not supported; use GET or POST`);
         return;
       }
-      trpcHandler(req, res);
+      await trpcHandler(req, res);
       return;
     }
     if (await accountHttp(req, res, path, requestId)) return;
