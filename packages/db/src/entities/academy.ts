@@ -89,6 +89,9 @@ export const AcademyXpTransactionSchema = defineEntity({
     // The inserting transaction. Rows become visible in commit order, not in id order, so the
     // xp-rollup folds a row only once every transaction older than its own has ended.
     txId: xid8().$type<Opt<string>>().defaultRaw('pg_current_xact_id()').lazy().hidden(),
+    // Set only on the mission rewards an incremental xp-rollup batch pays: that batch adds them to
+    // the totals in the same transaction, so later batches skip them (a rebuild counts them).
+    foldedOnInsert: p.boolean().default(false).lazy().hidden(),
   },
   uniques: [{ name: 'academy_xp_transactions_user_source_ref_unique', properties: ['user', 'sourceRef'] }],
   indexes: [{ name: 'academy_xp_transactions_tx_id_id_index', properties: ['txId', 'id'] }],
