@@ -150,7 +150,6 @@ async function foldUntilCaughtUp(em: EntityManager, options: RollupOptions): Pro
     caughtUp = await em.transactional((tx) => foldNextBatch(tx, options, report));
     if (!caughtUp) await options.onBatch(report);
   }
-  if (caughtUp) await em.transactional((tx) => expireEndedMissions(tx, report));
 
   const [state] = await em.execute<(LedgerPosition & { unfolded: number })[]>(
     `select s.folded_tx_id::text as "txId", s.folded_id::text as id,
@@ -189,7 +188,10 @@ async function foldNextBatch(tx: EntityManager, options: RollupOptions, report: 
     await rebuildNextLearners(tx, rules, rebuildHorizon, state!.rebuildAfterLearner, options, report);
     return false;
   }
-  return foldLedgerBatch(tx, rules, { txId: state!.foldedTxId, id: state!.foldedId }, options, report);
+  const caughtUp = await foldLedgerBatch(tx, rules, { txId: state!.foldedTxId, id: state!.foldedId }, options, report);
+  // Once caught up, in the same transaction (one commit less per run).
+  if (caughtUp) await expireEndedMissions(tx, rules, report);
+  return caughtUp;
 }
 
 /** Fixes the horizon a rebuild folds below; learners are then recomputed from rows under it. */
@@ -566,11 +568,11 @@ async function awardBadges(tx: EntityManager, rules: Rules, learners: LearnerFil
  * ledger row will touch again. Each ended mission is swept once, so the cost follows the missions
  * that ended, not every mission that ever did.
  */
-async function expireEndedMissions(tx: EntityManager, report: RollupReport): Promise<void> {
-  const rules = await loadRules(tx);
+async function expireEndedMissions(tx: EntityManager, rules: Rules, report: RollupReport): Promise<void> {
+  // The state row is locked already, by the batch this runs in.
   const [state] = await tx.execute<{ since: string }[]>(
     `select coalesce(missions_expired_until, '-infinity')::text as since
-       from academy_xp_rollup_state where id = 1 for update`,
+       from academy_xp_rollup_state where id = 1`,
   );
   const expired = await tx.execute<{ affectedRows: number }>(
     `with ${MISSIONS_CTE}
