@@ -230,29 +230,32 @@ async function foldLedgerBatch(
   // The batch's ledger rows: the range after the watermark, less the rewards an earlier batch
   // folded when it paid them.
   const batch = `(t.tx_id, t.id) > ${position(from)} and (t.tx_id, t.id) <= ${position(end)} and not t.folded_on_insert`;
-  // A semi-join on the batch rather than a list of ids: PostgreSQL can hash it, where `= any(list)`
-  // on a scan compares every row with every id.
-  const inBatch: LearnerFilter = (column) =>
-    `${column} in (select t.user_id from academy_xp_transactions t where ${batch})`;
 
   // Missions first: the rewards of the missions this batch completes are paid, and then folded
   // with the batch's rows by the statements below.
   await settleBatchMissions(tx, rules, batch, report);
   // The XP this batch adds: its rows and the rewards this transaction just paid (the
   // (tx_id, id) index finds those by the transaction's own id).
-  const added = `(select t.user_id, t.amount, t.created_at from academy_xp_transactions t where ${batch}
+  //
+  // Then totals, streaks, weekly XP and badges in one statement: each learner's row is written
+  // once per batch, the batch's rows are read once, and the badges are judged on the totals the
+  // update returns instead of reading every learner's row again.
+  const [folded] = await tx.execute<{ learners: number; badges: number }[]>(
+    `with badges_rule as (
+       select * from jsonb_to_recordset(?::jsonb) as b(id uuid, measure text, threshold bigint)
+     ),
+     added as materialized (
+       select t.user_id, t.amount, t.created_at from academy_xp_transactions t where ${batch}
        union all
        select t.user_id, t.amount, t.created_at from academy_xp_transactions t
-        where t.tx_id = pg_current_xact_id() and t.folded_on_insert)`;
-
-  // Totals and streaks in one statement, so each learner's row is written once per batch.
-  const learners = await tx.execute<{ affectedRows: number }>(
-    `with stored as (
+        where t.tx_id = pg_current_xact_id() and t.folded_on_insert
+     ),
+     stored as (
        select b.user_id, b.earned, b.corrected, u.last_active_day, u.current_streak, u.longest_streak
          from (select a.user_id,
                       coalesce(sum(a.amount) filter (where a.amount > 0), 0) as earned,
                       coalesce(-sum(a.amount) filter (where a.amount < 0), 0) as corrected
-                 from ${added} a group by a.user_id) b
+                 from added a group by a.user_id) b
          left join academy_users u using (user_id)
      ),
      batch_days as (
@@ -275,7 +278,8 @@ async function foldLedgerBatch(
         where t.user_id in (select user_id from batch_days where late)
           and (t.tx_id, t.id) <= ${position(end)} and ${isActivity('t')}
      ),
-     ${STREAKS_FROM_DAYS}
+     ${STREAKS_FROM_DAYS},
+     learners as (
      insert into academy_users as u
        (user_id, earned_xp, corrected_xp, total_xp, level, current_streak, longest_streak, last_active_day)
      select s.user_id, s.earned, s.corrected, greatest(s.earned - s.corrected, 0),
@@ -292,21 +296,36 @@ async function foldLedgerBatch(
        level = ${levelSql('u.earned_xp + excluded.earned_xp - u.corrected_xp - excluded.corrected_xp')},
        current_streak = excluded.current_streak,
        longest_streak = excluded.longest_streak,
-       last_active_day = excluded.last_active_day`,
-    [],
-    'run',
+       last_active_day = excluded.last_active_day
+     returning u.user_id, u.earned_xp, u.longest_streak
+     ),
+     weekly as (
+       insert into academy_weekly_xp as w (week, user_id, xp)
+       select ${weekOf('a')}, a.user_id, sum(a.amount) from added a group by 1, 2
+       on conflict (week, user_id) do update set xp = w.xp + excluded.xp
+     ),
+     -- After the totals (xp and streak badges, from the rows just written) and the missions
+     -- (missions badges: the missions statement before this one completed them).
+     badges as (
+       insert into academy_user_badges (user_id, badge_id)
+       select l.user_id, b.id
+         from learners l join badges_rule b
+           on case b.measure when 'xp' then l.earned_xp when 'streak' then l.longest_streak
+              else (select count(*) from academy_user_missions um
+                     where um.user_id = l.user_id and um.status = 'completed') end
+              >= b.threshold
+        where not exists (select 1 from academy_user_badges ub where ub.user_id = l.user_id and ub.badge_id = b.id)
+       on conflict (user_id, badge_id) do nothing
+       returning 1
+     )
+     select (select count(*)::int from learners) as learners, (select count(*)::int from badges) as badges`,
+    [JSON.stringify(rules.badges)],
   );
-  await tx.execute(
-    `insert into academy_weekly_xp as w (week, user_id, xp)
-     select ${weekOf('a')}, a.user_id, sum(a.amount) from ${added} a group by 1, 2
-     on conflict (week, user_id) do update set xp = w.xp + excluded.xp`,
-  );
-  // After the totals (xp badges) and the missions (missions badges).
-  await awardBadges(tx, rules, inBatch, report);
+  report.badgesAwarded += folded!.badges;
 
   await tx.execute(`update academy_xp_rollup_state set (folded_tx_id, folded_id) = ${position(end)} where id = 1`);
   report.ledgerRows += end.rows;
-  report.learnersUpdated += learners.affectedRows;
+  report.learnersUpdated += folded!.learners;
   // A full batch may have more behind it; the rewards just paid are folded already.
   return end.rows < options.batchSize;
 }
