@@ -19,7 +19,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectionSettingsFromUrl, createOrm, type MikroORM } from '@threadstore/db';
 import { rollUpXp, type RollupReport } from '@threadstore/domain';
@@ -132,7 +132,7 @@ try {
   const out =
     args.out ?? (args.quick ? undefined : join('bench', 'results', `xp-${new Date().toISOString().slice(0, 10)}.md`));
   if (out) {
-    const path = join(import.meta.dirname, '..', '..', out);
+    const path = isAbsolute(out) ? out : join(import.meta.dirname, '..', '..', out);
     await mkdir(join(path, '..'), { recursive: true });
     await writeFile(path, `${markdown}\n`);
     log(`wrote ${out}`);
