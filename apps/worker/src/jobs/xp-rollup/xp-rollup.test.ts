@@ -526,6 +526,24 @@ describe('xp-rollup', () => {
     expect(real).toMatchObject({ ledgerRows: 1, learnersUpdated: 1, badgesAwarded: 1, rewardsPaid: 0 });
   });
 
+  it('reports a dry run over several batches that pay rewards as the real run', async () => {
+    await award(em(), learners[0]!, 10, 'quiz', dayOf(1));
+    await settle();
+    // Each learner completes first-200 (reward 100) and, with the reward, reaches xp-300: one
+    // batch each at a batch size of 1.
+    for (const learner of learners) await award(em(), learner, 250, 'lesson', dayOf(3));
+    const before = await readState();
+    await waitUntilFoldable();
+
+    const dryRun = await rollUp({ dryRun: true, batchSize: 1 });
+    expect(await readState()).toEqual(before);
+    const real = await rollUp({ batchSize: 1 });
+
+    expect(dryRun).toEqual(real);
+    expect(real).toMatchObject({ batches: 3, ledgerRows: 3, learnersUpdated: 3, rewardsPaid: 3, badgesAwarded: 3 });
+    expect(await readState()).toEqual(await expectedState());
+  });
+
   it('folds a large backlog in batches, reporting progress after each, and ends where one batch would', async () => {
     // 'practice' completes no mission, so no reward rows join the batches.
     for (let i = 0; i < 12; i++) await award(em(), learners[i % 3]!, 15 + i, 'practice', dayOf(i % 6));

@@ -233,9 +233,9 @@ async function foldLedgerBatch(
 
   // Missions first: the rewards of the missions this batch completes are paid, and then folded
   // with the batch's rows by the statements below.
-  await settleBatchMissions(tx, rules, batch, report);
-  // The XP this batch adds: its rows and the rewards this transaction just paid (the
-  // (tx_id, id) index finds those by the transaction's own id).
+  const rewardIds = await settleBatchMissions(tx, rules, batch, report);
+  // The XP this batch adds: its rows and the rewards it just paid (by id: a dry run's batches
+  // share one transaction, so the transaction's id would name earlier batches' rewards too).
   //
   // Then totals, streaks, weekly XP and badges in one statement: each learner's row is written
   // once per batch, the batch's rows are read once, and the badges are judged on the totals the
@@ -247,8 +247,7 @@ async function foldLedgerBatch(
      added as materialized (
        select t.user_id, t.amount, t.created_at from academy_xp_transactions t where ${batch}
        union all
-       select t.user_id, t.amount, t.created_at from academy_xp_transactions t
-        where t.tx_id = pg_current_xact_id() and t.folded_on_insert
+       select t.user_id, t.amount, t.created_at from academy_xp_transactions t where t.id = any(?::bigint[])
      ),
      stored as (
        select b.user_id, b.earned, b.corrected, u.last_active_day, u.current_streak, u.longest_streak
@@ -319,7 +318,7 @@ async function foldLedgerBatch(
        returning 1
      )
      select (select count(*)::int from learners) as learners, (select count(*)::int from badges) as badges`,
-    [JSON.stringify(rules.badges)],
+    [JSON.stringify(rules.badges), `{${rewardIds.join(',')}}`],
   );
   report.badgesAwarded += folded!.badges;
 
@@ -342,13 +341,18 @@ async function foldLedgerBatch(
  * expired by `expireEndedMissions` once the run has caught up, and a target lowered by an admin
  * takes a rebuild, as every change of a live mission's criteria does (rules.ts).
  */
-async function settleBatchMissions(tx: EntityManager, rules: Rules, batch: string, report: RollupReport) {
-  if (rules.missions.length === 0) return;
+async function settleBatchMissions(
+  tx: EntityManager,
+  rules: Rules,
+  batch: string,
+  report: RollupReport,
+): Promise<string[]> {
+  if (rules.missions.length === 0) return [];
   // The target and end of the row's mission, for the conflict branch (it sees the table's columns
   // and the proposed row, not the select's).
   const target = `(select m.target from missions m where m.id = um.mission_id)`;
   const endsAt = `(select m.ends_at from missions m where m.id = um.mission_id)`;
-  const [settled] = await tx.execute<{ completed: number; paid: number }[]>(
+  const [settled] = await tx.execute<{ completed: number; paid: string[] }[]>(
     `with ${MISSIONS_CTE},
      ${missionGains(batch)},
      changed as (
@@ -381,14 +385,15 @@ async function settleBatchMissions(tx: EntityManager, rules: Rules, batch: strin
          from changed c join academy_missions m on m.id = c.mission_id
         where c.status = 'completed' and m.xp_reward > 0
        on conflict (user_id, source_ref) do nothing
-       returning 1
+       returning id
      )
      select (select count(*)::int from changed where status = 'completed') as completed,
-            (select count(*)::int from paid) as paid`,
+            (select coalesce(array_agg(id::text), '{}') from paid) as paid`,
     [missionsJson(rules), MISSION_REWARD_REASON],
   );
   report.missionsCompleted += settled!.completed;
-  report.rewardsPaid += settled!.paid;
+  report.rewardsPaid += settled!.paid.length;
+  return settled!.paid.map(digits);
 }
 
 /**
