@@ -17,7 +17,7 @@
  * the ended-mission sweep and the final count. Afterwards both copies' totals and weekly XP are
  * checked against the ledger.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +53,8 @@ interface Run {
   round: number;
   ms: number;
   load: number;
+  /** CPU time of the database's backends during the run (null when the server is not on this machine). */
+  postgresCpuMs: number | null;
   report: RollupReport;
 }
 
@@ -102,9 +104,37 @@ try {
       onBatch: async () => {},
     };
     const em = ormOf[variant].em.fork();
+    const database = new URL(urls[variant]).pathname.slice(1);
+    const cpuBefore = await backendCpuNs(database);
     const started = performance.now();
     const report = variant === 'current' ? await rollUpXp(em, options) : await rollUpXpBaseline(em, options);
-    return { variant, round, ms: performance.now() - started, load: load1(), report };
+    const ms = performance.now() - started;
+    const cpuAfter = await backendCpuNs(database);
+    let cpuNs: number | null = 0;
+    for (const [pid, after] of cpuAfter)
+      cpuNs = after === null || cpuNs === null ? null : cpuNs + after - (cpuBefore.get(pid) ?? 0);
+    return { variant, round, ms, load: load1(), report, postgresCpuMs: cpuNs === null ? null : cpuNs / 1e6 };
+  };
+  const monitor = new pg.Client({ connectionString: db.url });
+  await monitor.connect();
+  /**
+   * CPU time so far of each backend connected to `database` (/proc/<pid>/schedstat, ns): less
+   * sensitive to the machine's load than wall time, as the machine is shared.
+   */
+  const backendCpuNs = async (database: string): Promise<Map<number, number | null>> => {
+    const { rows } = await monitor.query<{ pid: number }>(
+      `select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+      [database],
+    );
+    const cpu = new Map<number, number | null>();
+    for (const { pid } of rows) {
+      try {
+        cpu.set(pid, Number((await readFile(`/proc/${pid}/schedstat`, 'utf8')).split(' ')[0]));
+      } catch {
+        cpu.set(pid, null);
+      }
+    }
+    return cpu;
   };
 
   // One unmeasured round each: the first run after the copy reads cold pages.
@@ -126,6 +156,7 @@ try {
     baseline: await checkAgainstLedger(urls.baseline),
   };
   for (const orm of Object.values(ormOf)) await orm.close();
+  await monitor.end();
 
   const markdown = render({ machine, version, seedSeconds, runs, checks });
   process.stdout.write(`${markdown}\n`);
@@ -220,6 +251,10 @@ function render(input: {
   const { machine, version, seedSeconds, runs, checks } = input;
   const of = (variant: Variant) => runs.filter((run) => run.variant === variant);
   const ms = (variant: Variant) => of(variant).map((run) => run.ms);
+  const cpu = (variant: Variant) =>
+    of(variant)
+      .map((run) => run.postgresCpuMs)
+      .filter((value): value is number => value !== null);
   const loads = (variant: Variant) => of(variant).map((run) => run.load);
   const current = median(ms('current'));
   const baseline = median(ms('baseline'));
@@ -228,8 +263,8 @@ function render(input: {
     const [b, c] = [pick('baseline'), pick('current')];
     return [
       String(round),
-      `${formatNumber(b.ms)} ms (${b.report.batches} batches, load ${b.load.toFixed(2)})`,
-      `${formatNumber(c.ms)} ms (${c.report.batches} batch, load ${c.load.toFixed(2)})`,
+      `${formatNumber(b.ms)} ms, CPU ${formatNumber(b.postgresCpuMs ?? Number.NaN)} ms (${b.report.batches} batches, load ${b.load.toFixed(2)})`,
+      `${formatNumber(c.ms)} ms, CPU ${formatNumber(c.postgresCpuMs ?? Number.NaN)} ms (${c.report.batches} batch, load ${c.load.toFixed(2)})`,
       formatNumber(c.ms / b.ms),
     ];
   });
@@ -262,6 +297,12 @@ function render(input: {
       ['', 'Baseline (fold before 2026-12-07)', 'Current', 'Current ÷ baseline'],
       [
         ['ms per run: median [range]', spread(ms('baseline')), spread(ms('current')), formatNumber(current / baseline)],
+        [
+          'PostgreSQL CPU ms per run (its backends): median [range]',
+          spread(cpu('baseline')),
+          spread(cpu('current')),
+          formatNumber(median(cpu('current')) / median(cpu('baseline'))),
+        ],
         ['load (1 min) during the runs: median [range]', spread(loads('baseline')), spread(loads('current')), ''],
         [
           'batches per run: median',
