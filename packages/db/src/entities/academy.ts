@@ -89,6 +89,9 @@ export const AcademyXpTransactionSchema = defineEntity({
     // The inserting transaction. Rows become visible in commit order, not in id order, so the
     // xp-rollup folds a row only once every transaction older than its own has ended.
     txId: xid8().$type<Opt<string>>().defaultRaw('pg_current_xact_id()').lazy().hidden(),
+    // Set only on the mission rewards an incremental xp-rollup batch pays: that batch adds them to
+    // the totals in the same transaction, so later batches skip them (a rebuild counts them).
+    foldedOnInsert: p.boolean().default(false).lazy().hidden(),
   },
   uniques: [{ name: 'academy_xp_transactions_user_source_ref_unique', properties: ['user', 'sourceRef'] }],
   indexes: [{ name: 'academy_xp_transactions_tx_id_id_index', properties: ['txId', 'id'] }],
@@ -178,6 +181,15 @@ export const AcademyUserMissionSchema = defineEntity({
     updatedAt: updatedAt(),
   },
   uniques: [{ name: 'academy_user_missions_user_mission_unique', properties: ['user', 'mission'] }],
+  indexes: [
+    // The xp-rollup asks of each learner in a batch whether a mission is completed and how many
+    // are (the missions badge): answered from this small index without visiting the heap rows of
+    // the missions in progress.
+    {
+      name: 'academy_user_missions_completed_index',
+      expression: `create index "academy_user_missions_completed_index" on "academy_user_missions" ("user_id", "mission_id") where "status" = 'completed'`,
+    },
+  ],
   checks: [
     check('academy_user_missions', 'progress_non_negative', 'progress >= 0'),
     check('academy_user_missions', 'completed_when_done', "(status = 'completed') = (completed_at is not null)"),

@@ -377,6 +377,76 @@ describe('xp-rollup', () => {
     expect(learner).toMatchObject({ earnedXp: 65, totalXp: 65 });
   });
 
+  it('folds the rewards an incremental batch pays in that batch, and never again', async () => {
+    const [ana, bo] = learners as [string, string];
+    // Past the first run's rebuild, so the rows below are folded incrementally.
+    await award(em(), bo, 10, 'quiz', dayOf(1));
+    await settle();
+    // Three lessons in lesson-week's window (reward 50), 240 XP for first-200 (reward 100).
+    await award(em(), ana, 120, 'lesson', dayOf(2));
+    await award(em(), ana, 80, 'lesson', dayOf(3));
+    await award(em(), ana, 40, 'lesson', dayOf(4));
+    await waitUntilFoldable();
+
+    const run = await rollUp();
+
+    // One batch: the rewards it paid are in the totals it committed, nothing is left behind.
+    expect(run).toMatchObject({ batches: 1, ledgerRows: 3, rewardsPaid: 2, unfoldedRows: 0 });
+    expect(await readState()).toEqual(await expectedState());
+    const rewards = await em().execute<{ folded: boolean }[]>(
+      `select folded_on_insert as folded from academy_xp_transactions where reason = ?`,
+      [MISSION_REWARD_REASON],
+    );
+    expect(rewards).toEqual([{ folded: true }, { folded: true }]);
+    const [learner] = (await readState()).learners
+      .map((row) => JSON.parse(row))
+      .filter((row) => row.learner === 'learner-0');
+    expect(learner).toMatchObject({ earnedXp: 390, totalXp: 390 });
+
+    const before = await readState();
+    expect(await rollUp()).toMatchObject({ batches: 0, ledgerRows: 0, rewardsPaid: 0, unfoldedRows: 0 });
+    expect(await readState()).toEqual(before);
+  });
+
+  it('rebuild counts the rewards incremental batches folded, also those above its horizon', async () => {
+    const [ana, bo] = learners as [string, string];
+    await award(em(), bo, 10, 'quiz', dayOf(1));
+    await settle();
+    await award(em(), ana, 120, 'lesson', dayOf(2));
+    await award(em(), ana, 80, 'lesson', dayOf(3));
+    await award(em(), ana, 40, 'lesson', dayOf(4));
+    await waitUntilFoldable();
+    // A transaction of this database that stays open: every horizon below is at or under its id.
+    const open = em();
+    await open.begin();
+    try {
+      await award(open, bo, 5, 'lesson', dayOf(5));
+      // Folds ana's rows (older than the open transaction) and pays her rewards with its own,
+      // newer, transaction id.
+      expect(await rollUp()).toMatchObject({ ledgerRows: 3, rewardsPaid: 2 });
+      const [ids] = await open.execute<{ rewardsAbove: boolean }[]>(
+        `select bool_and(tx_id > pg_current_xact_id()) as "rewardsAbove"
+           from academy_xp_transactions where reason = ?`,
+        [MISSION_REWARD_REASON],
+      );
+      expect(ids!.rewardsAbove).toBe(true);
+
+      // The rebuild's horizon is the open transaction's id, below the rewards'.
+      const rebuilt = await rollUp({ mode: 'rebuild' });
+      expect(rebuilt).toMatchObject({ learnersRebuilt: 2, rebuild: null });
+      const [learner] = (await readState()).learners
+        .map((row) => JSON.parse(row))
+        .filter((row) => row.learner === 'learner-0');
+      expect(learner).toMatchObject({ earnedXp: 390, totalXp: 390 });
+      await open.commit();
+    } catch (error) {
+      await open.rollback();
+      throw error;
+    }
+    await settle();
+    expect(await readState()).toEqual(await expectedState());
+  });
+
   it('folds at once beside a long transaction in another database of the same server', async () => {
     // Transaction ids are server-wide: with the old horizon (the oldest transaction running anywhere
     // on the server) this open transaction held every row written after it began back until it ended.
@@ -454,6 +524,24 @@ describe('xp-rollup', () => {
 
     expect(dryRun).toEqual(real);
     expect(real).toMatchObject({ ledgerRows: 1, learnersUpdated: 1, badgesAwarded: 1, rewardsPaid: 0 });
+  });
+
+  it('reports a dry run over several batches that pay rewards as the real run', async () => {
+    await award(em(), learners[0]!, 10, 'quiz', dayOf(1));
+    await settle();
+    // Each learner completes first-200 (reward 100) and, with the reward, reaches xp-300: one
+    // batch each at a batch size of 1.
+    for (const learner of learners) await award(em(), learner, 250, 'lesson', dayOf(3));
+    const before = await readState();
+    await waitUntilFoldable();
+
+    const dryRun = await rollUp({ dryRun: true, batchSize: 1 });
+    expect(await readState()).toEqual(before);
+    const real = await rollUp({ batchSize: 1 });
+
+    expect(dryRun).toEqual(real);
+    expect(real).toMatchObject({ batches: 3, ledgerRows: 3, learnersUpdated: 3, rewardsPaid: 3, badgesAwarded: 3 });
+    expect(await readState()).toEqual(await expectedState());
   });
 
   it('folds a large backlog in batches, reporting progress after each, and ends where one batch would', async () => {

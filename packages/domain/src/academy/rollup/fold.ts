@@ -26,6 +26,14 @@ import { loadRules, MISSION_REWARD_REASON, type Rules } from './rules.ts';
  * by the next run. Mission rewards are ledger rows with a source_ref unique per learner, inserted
  * with ON CONFLICT DO NOTHING; badges are unique per learner: neither can be paid twice.
  *
+ * Rewards an incremental batch pays are folded by that batch (their XP into totals and weekly XP
+ * in the same transaction that inserts them) and marked `folded_on_insert`, which later batches
+ * skip. They sit above the watermark (their tx_id is the batch's own, at its horizon), so without
+ * the mark they took a second batch per run to fold. A rebuild counts every marked row, whatever
+ * its tx_id: no incremental batch runs while a rebuild is under way, so every marked row is
+ * committed and visible to it, and after it the incremental fold skips them again. Rewards a
+ * rebuild pays are not marked; the incremental fold after it folds them as any other row.
+ *
  * Order independence. Everything a batch adds only grows (earned XP, corrected XP, active days,
  * mission progress, completions, badges), so the state after any sequence of batches is the one a
  * from-scratch computation gives. The one case an increment cannot handle is a row dated before a
@@ -47,8 +55,8 @@ export interface RollupOptions {
   mode: RollupMode;
   /**
    * Does the work in one transaction and rolls it back, reporting what a real run would do. The
-   * rewards it would pay are counted, but not folded into totals (they are its own rows, above its
-   * horizon), nor are the badges their XP would bring.
+   * rewards a rebuild would pay are counted, but not folded into totals (they are its own rows,
+   * above its horizon), nor are the badges their XP would bring.
    */
   dryRun: boolean;
   /** Ledger rows per incremental batch. */
@@ -142,12 +150,14 @@ async function foldUntilCaughtUp(em: EntityManager, options: RollupOptions): Pro
     caughtUp = await em.transactional((tx) => foldNextBatch(tx, options, report));
     if (!caughtUp) await options.onBatch(report);
   }
-  if (caughtUp) await em.transactional((tx) => expireEndedMissions(tx, report));
 
   const [state] = await em.execute<(LedgerPosition & { unfolded: number })[]>(
     `select s.folded_tx_id::text as "txId", s.folded_id::text as id,
             (select count(*)::int from (select 1 from academy_xp_transactions t
-              where (t.tx_id, t.id) > (s.folded_tx_id, s.folded_id) limit ${UNFOLDED_COUNT_LIMIT}) pending) as unfolded
+              where (t.tx_id, t.id) > (s.folded_tx_id, s.folded_id) and not t.folded_on_insert
+              -- In index order, so it reads the few rows after the watermark, not the ledger: with
+              -- the filter on a column the index lacks, the planner otherwise picks a scan of it all.
+              order by t.tx_id, t.id limit ${UNFOLDED_COUNT_LIMIT}) pending) as unfolded
        from academy_xp_rollup_state s where s.id = 1`,
   );
   report.watermark = { txId: state!.txId, id: state!.id };
@@ -178,7 +188,10 @@ async function foldNextBatch(tx: EntityManager, options: RollupOptions, report: 
     await rebuildNextLearners(tx, rules, rebuildHorizon, state!.rebuildAfterLearner, options, report);
     return false;
   }
-  return foldLedgerBatch(tx, rules, { txId: state!.foldedTxId, id: state!.foldedId }, options, report);
+  const caughtUp = await foldLedgerBatch(tx, rules, { txId: state!.foldedTxId, id: state!.foldedId }, options, report);
+  // Once caught up, in the same transaction (one commit less per run).
+  if (caughtUp) await expireEndedMissions(tx, rules, report);
+  return caughtUp;
 }
 
 /** Fixes the horizon a rebuild folds below; learners are then recomputed from rows under it. */
@@ -206,6 +219,7 @@ async function foldLedgerBatch(
     `select tx_id::text as "txId", id::text as id, count(*) over ()::int as rows
        from (select t.tx_id, t.id from academy_xp_transactions t
               where (t.tx_id, t.id) > ${position(from)} and t.tx_id < '${digits(horizon!.txId)}'::xid8
+                and not t.folded_on_insert
               order by t.tx_id, t.id
               limit ${positiveInteger(options.batchSize)}) batch
       order by tx_id desc, id desc
@@ -213,20 +227,34 @@ async function foldLedgerBatch(
   );
   if (!end) return true;
   report.batches += 1;
-  const batch = `(t.tx_id, t.id) > ${position(from)} and (t.tx_id, t.id) <= ${position(end)}`;
-  // A semi-join on the batch rather than a list of ids: PostgreSQL can hash it, where `= any(list)`
-  // on a scan compares every row with every id.
-  const inBatch: LearnerFilter = (column) =>
-    `${column} in (select t.user_id from academy_xp_transactions t where ${batch})`;
+  // The batch's ledger rows: the range after the watermark, less the rewards an earlier batch
+  // folded when it paid them.
+  const batch = `(t.tx_id, t.id) > ${position(from)} and (t.tx_id, t.id) <= ${position(end)} and not t.folded_on_insert`;
 
-  // Totals and streaks in one statement, so each learner's row is written once per batch.
-  const learners = await tx.execute<{ affectedRows: number }>(
-    `with stored as (
+  // Missions first: the rewards of the missions this batch completes are paid, and then folded
+  // with the batch's rows by the statements below.
+  const rewardIds = await settleBatchMissions(tx, rules, batch, report);
+  // The XP this batch adds: its rows and the rewards it just paid (by id: a dry run's batches
+  // share one transaction, so the transaction's id would name earlier batches' rewards too).
+  //
+  // Then totals, streaks, weekly XP and badges in one statement: each learner's row is written
+  // once per batch, the batch's rows are read once, and the badges are judged on the totals the
+  // update returns instead of reading every learner's row again.
+  const [folded] = await tx.execute<{ learners: number; badges: number }[]>(
+    `with badges_rule as (
+       select * from jsonb_to_recordset(?::jsonb) as b(id uuid, measure text, threshold bigint)
+     ),
+     added as materialized (
+       select t.user_id, t.amount, t.created_at from academy_xp_transactions t where ${batch}
+       union all
+       select t.user_id, t.amount, t.created_at from academy_xp_transactions t where t.id = any(?::bigint[])
+     ),
+     stored as (
        select b.user_id, b.earned, b.corrected, u.last_active_day, u.current_streak, u.longest_streak
-         from (select t.user_id,
-                      coalesce(sum(t.amount) filter (where t.amount > 0), 0) as earned,
-                      coalesce(-sum(t.amount) filter (where t.amount < 0), 0) as corrected
-                 from academy_xp_transactions t where ${batch} group by t.user_id) b
+         from (select a.user_id,
+                      coalesce(sum(a.amount) filter (where a.amount > 0), 0) as earned,
+                      coalesce(-sum(a.amount) filter (where a.amount < 0), 0) as corrected
+                 from added a group by a.user_id) b
          left join academy_users u using (user_id)
      ),
      batch_days as (
@@ -249,7 +277,8 @@ async function foldLedgerBatch(
         where t.user_id in (select user_id from batch_days where late)
           and (t.tx_id, t.id) <= ${position(end)} and ${isActivity('t')}
      ),
-     ${STREAKS_FROM_DAYS}
+     ${STREAKS_FROM_DAYS},
+     learners as (
      insert into academy_users as u
        (user_id, earned_xp, corrected_xp, total_xp, level, current_streak, longest_streak, last_active_day)
      select s.user_id, s.earned, s.corrected, greatest(s.earned - s.corrected, 0),
@@ -266,36 +295,105 @@ async function foldLedgerBatch(
        level = ${levelSql('u.earned_xp + excluded.earned_xp - u.corrected_xp - excluded.corrected_xp')},
        current_streak = excluded.current_streak,
        longest_streak = excluded.longest_streak,
-       last_active_day = excluded.last_active_day`,
-    [],
-    'run',
+       last_active_day = excluded.last_active_day
+     returning u.user_id, u.earned_xp, u.longest_streak
+     ),
+     weekly as (
+       insert into academy_weekly_xp as w (week, user_id, xp)
+       select ${weekOf('a')}, a.user_id, sum(a.amount) from added a group by 1, 2
+       on conflict (week, user_id) do update set xp = w.xp + excluded.xp
+     ),
+     -- After the totals (xp and streak badges, from the rows just written) and the missions
+     -- (missions badges: the missions statement before this one completed them).
+     badges as (
+       insert into academy_user_badges (user_id, badge_id)
+       select l.user_id, b.id
+         from learners l join badges_rule b
+           on case b.measure when 'xp' then l.earned_xp when 'streak' then l.longest_streak
+              else (select count(*) from academy_user_missions um
+                     where um.user_id = l.user_id and um.status = 'completed') end
+              >= b.threshold
+        where not exists (select 1 from academy_user_badges ub where ub.user_id = l.user_id and ub.badge_id = b.id)
+       on conflict (user_id, badge_id) do nothing
+       returning 1
+     )
+     select (select count(*)::int from learners) as learners, (select count(*)::int from badges) as badges`,
+    [JSON.stringify(rules.badges), `{${rewardIds.join(',')}}`],
   );
-  await tx.execute(
-    `with ${MISSIONS_CTE},
-     ${missionGains(batch)}
-     insert into academy_user_missions as um (user_id, mission_id, progress)
-     select g.user_id, g.mission_id, g.progress from gained g
-      -- A completed mission's progress is at its target already: leave the row alone. Skipped
-      -- here too, where a plain index probe is cheaper than a conflicting insert's row lock.
-      where not exists (select 1 from academy_user_missions done
-                         where done.user_id = g.user_id and done.mission_id = g.mission_id and done.status = 'completed')
-     on conflict (user_id, mission_id) do update set progress = um.progress + excluded.progress
-      where um.status <> 'completed'`,
-    [missionsJson(rules)],
-  );
-  await tx.execute(
-    `insert into academy_weekly_xp as w (week, user_id, xp)
-     select ${weekOf('t')}, t.user_id, sum(t.amount) from academy_xp_transactions t where ${batch} group by 1, 2
-     on conflict (week, user_id) do update set xp = w.xp + excluded.xp`,
-  );
-  const rewardsBefore = report.rewardsPaid;
-  await settleLearners(tx, rules, inBatch, report);
+  report.badgesAwarded += folded!.badges;
 
   await tx.execute(`update academy_xp_rollup_state set (folded_tx_id, folded_id) = ${position(end)} where id = 1`);
   report.ledgerRows += end.rows;
-  report.learnersUpdated += learners.affectedRows;
-  // A full batch may have more behind it; rewards just paid are new ledger rows to fold next.
-  return end.rows < options.batchSize && report.rewardsPaid === rewardsBefore;
+  report.learnersUpdated += folded!.learners;
+  // A full batch may have more behind it; the rewards just paid are folded already.
+  return end.rows < options.batchSize;
+}
+
+/**
+ * An incremental batch's missions in one statement: each learner's progress from the batch's
+ * rows is added, capped at the target, and the status follows from the new progress (completed
+ * once at the target; expired when the mission has ended short of it), so only the rows the batch
+ * gains on are read and written. Completed rows are left alone. The rewards of the missions
+ * completed now are paid in the same statement, so a completion never commits without its reward,
+ * and are marked as folded by this batch (the caller adds their XP).
+ *
+ * Rows of a learner's other missions are not revisited: ended missions' unfinished rows are
+ * expired by `expireEndedMissions` once the run has caught up, and a target lowered by an admin
+ * takes a rebuild, as every change of a live mission's criteria does (rules.ts).
+ */
+async function settleBatchMissions(
+  tx: EntityManager,
+  rules: Rules,
+  batch: string,
+  report: RollupReport,
+): Promise<string[]> {
+  if (rules.missions.length === 0) return [];
+  // The target and end of the row's mission, for the conflict branch (it sees the table's columns
+  // and the proposed row, not the select's).
+  const target = `(select m.target from missions m where m.id = um.mission_id)`;
+  const endsAt = `(select m.ends_at from missions m where m.id = um.mission_id)`;
+  const [settled] = await tx.execute<{ completed: number; paid: string[] }[]>(
+    `with ${MISSIONS_CTE},
+     ${missionGains(batch)},
+     changed as (
+       insert into academy_user_missions as um (user_id, mission_id, progress, status, completed_at)
+       select g.user_id, g.mission_id, g.progress,
+              case when g.progress >= m.target then 'completed'
+                   when m.ends_at <= now() then 'expired'
+                   else 'in_progress' end,
+              case when g.progress >= m.target then now() end
+         from gained g join missions m on m.id = g.mission_id
+        -- A completed mission's progress is at its target already: leave the row alone. Skipped
+        -- here too, where a plain index probe is cheaper than a conflicting insert's row lock.
+        where not exists (select 1 from academy_user_missions done
+                           where done.user_id = g.user_id and done.mission_id = g.mission_id
+                             and done.status = 'completed')
+       on conflict (user_id, mission_id) do update set
+         progress = least(um.progress + excluded.progress, ${target}),
+         status = case when um.progress + excluded.progress >= ${target} then 'completed'
+                       when ${endsAt} <= now() then 'expired'
+                       else 'in_progress' end,
+         completed_at = case when um.progress + excluded.progress >= ${target} then now() end
+        where um.status <> 'completed'
+       -- Every row returned was not completed before: those completed now are new completions.
+       returning um.user_id, um.mission_id, um.status
+     ),
+     paid as (
+       insert into academy_xp_transactions (user_id, amount, reason, source_ref, metadata, folded_on_insert)
+       select c.user_id, m.xp_reward, ?, 'mission-reward:' || m.id,
+              jsonb_build_object('missionId', m.id, 'missionCode', m.code), true
+         from changed c join academy_missions m on m.id = c.mission_id
+        where c.status = 'completed' and m.xp_reward > 0
+       on conflict (user_id, source_ref) do nothing
+       returning id
+     )
+     select (select count(*)::int from changed where status = 'completed') as completed,
+            (select coalesce(array_agg(id::text), '{}') from paid) as paid`,
+    [missionsJson(rules), MISSION_REWARD_REASON],
+  );
+  report.missionsCompleted += settled!.completed;
+  report.rewardsPaid += settled!.paid.length;
+  return settled!.paid.map(digits);
 }
 
 /**
@@ -336,7 +434,9 @@ async function rebuildNextLearners(
   }
   const last = uuid(batchEnd.last);
   const inRange: LearnerFilter = (column) => `${column} > '${after}' and ${column} <= '${last}'`;
-  const below = `t.tx_id < '${digits(horizon)}'::xid8`;
+  // Rows below the horizon, and the rewards incremental batches folded when they paid them (all
+  // committed: no incremental batch runs during a rebuild), which may sit above it.
+  const below = `(t.tx_id < '${digits(horizon)}'::xid8 or t.folded_on_insert)`;
 
   const rebuilt = await tx.execute<{ affectedRows: number }>(
     `with ledger as (
@@ -453,7 +553,15 @@ async function settleLearners(tx: EntityManager, rules: Rules, learners: Learner
             (select count(*)::int from paid) as paid`,
     [missionsJson(rules), MISSION_REWARD_REASON],
   );
+  report.missionsCompleted += settled!.completed;
+  report.rewardsPaid += settled!.paid;
   // After the statuses: the missions measure counts the completions just made.
+  await awardBadges(tx, rules, learners, report);
+}
+
+/** The badges the learners have reached and do not hold yet. */
+async function awardBadges(tx: EntityManager, rules: Rules, learners: LearnerFilter, report: RollupReport) {
+  if (rules.badges.length === 0) return;
   const badges = await tx.execute<{ affectedRows: number }>(
     `with badges as (
        select * from jsonb_to_recordset(?::jsonb) as b(id uuid, measure text, threshold bigint)
@@ -475,8 +583,6 @@ async function settleLearners(tx: EntityManager, rules: Rules, learners: Learner
     [JSON.stringify(rules.badges)],
     'run',
   );
-  report.missionsCompleted += settled!.completed;
-  report.rewardsPaid += settled!.paid;
   report.badgesAwarded += badges.affectedRows;
 }
 
@@ -486,11 +592,11 @@ async function settleLearners(tx: EntityManager, rules: Rules, learners: Learner
  * ledger row will touch again. Each ended mission is swept once, so the cost follows the missions
  * that ended, not every mission that ever did.
  */
-async function expireEndedMissions(tx: EntityManager, report: RollupReport): Promise<void> {
-  const rules = await loadRules(tx);
+async function expireEndedMissions(tx: EntityManager, rules: Rules, report: RollupReport): Promise<void> {
+  // The state row is locked already, by the batch this runs in.
   const [state] = await tx.execute<{ since: string }[]>(
     `select coalesce(missions_expired_until, '-infinity')::text as since
-       from academy_xp_rollup_state where id = 1 for update`,
+       from academy_xp_rollup_state where id = 1`,
   );
   const expired = await tx.execute<{ affectedRows: number }>(
     `with ${MISSIONS_CTE}
