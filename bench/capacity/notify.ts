@@ -29,7 +29,6 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '16' },
   },
 });
-const SESSIONS = 8_000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const db = await openBenchDatabase(process.env.DATABASE_URL, log, {
@@ -38,6 +37,9 @@ const db = await openBenchDatabase(process.env.DATABASE_URL, log, {
   keep: true,
 });
 const pool = new pg.Pool({ connectionString: db.url, max: Number(args.clients) });
+// The ordinary seeded sessions (bench:capacity seeds them; --quick seeds fewer), not the long one after them.
+const SESSIONS = Number((await pool.query<{ n: string }>('select count(*) - 1 as n from chat_sessions')).rows[0]!.n);
+if (SESSIONS < 1) throw new Error('no seeded sessions: run pnpm bench:capacity (--quick will do) on this server first');
 const corpus = makeCorpus();
 
 interface Round {
@@ -97,7 +99,7 @@ try {
   const ratios = of(true).map((r, i) => r.perSecond / of(false)[i]!.perSecond);
   process.stdout.write(
     [
-      `Append statement, ${args.clients} clients (closed loop), ${args.seconds} s per round, ${args.rounds} rounds alternating, median [range]:`,
+      `Append statement on ${(await pool.query<{ server_version: string }>('show server_version')).rows[0]!.server_version}, ${formatNumber(SESSIONS)} sessions, ${args.clients} clients (closed loop), ${args.seconds} s per round, ${args.rounds} rounds alternating, median [range]:`,
       '',
       table(
         ['Mode', 'appends/s', 'p50 ms', 'p99 ms', 'load (1 min)'],
