@@ -10,6 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectionSettingsFromUrl, pgClientConfig, uuidv7 } from '@threadstore/db';
 // The same row-to-DTO mapping as the API: the comparison is about the stack, not the mapping.
 import { appendStatement, MESSAGE_COLUMNS, toMessage, type Actor, type MessageRow } from '@threadstore/domain';
@@ -102,8 +103,85 @@ async function history(anonymousId: string, input: { sessionId: string; before?:
   return { items: page.map(toMessage), hasOlder: found.length > limit, hasNewer: first.beyond };
 }
 
+// The listing as packages/domain/src/sessions/list.ts runs it for an anonymous owner, first page,
+// default order (pinned part, then unpinned part, each newest activity first), written by hand
+// where the API builds it with MikroORM's query builder.
+const SESSION_SECTION = (pinned: boolean) => `select s.*,
+         '${pinned ? 'p' : 'u'}' || to_char(s.last_activity_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_key
+    from chat_sessions s
+   where s.anonymous_id = $1 and s.pinned_at is ${pinned ? 'not null' : 'null'} and s.deleted_at is null
+     and s.archived_at is null
+   order by s.last_activity_at desc, s.id desc
+   limit $2`;
+
+type SessionRow = Record<string, unknown> & { cursor_key: string; id: string };
+
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+
+/** The session as the API's toSessionDto() shapes it (no owner ids, ISO timestamps). */
+function toSession(row: SessionRow) {
+  return {
+    id: row.id,
+    owner: row.user_id === null ? 'anonymous' : 'user',
+    title: row.title,
+    projectId: row.project_id,
+    agentId: row.agent_id,
+    clientKey: row.client_key,
+    problemStatement: row.problem_statement,
+    context: row.context,
+    metadata: row.metadata,
+    status: row.status,
+    phase: row.phase,
+    round: row.round_number,
+    totalCost: String(row.total_cost).includes('.')
+      ? String(row.total_cost).replace(/\.?0+$/, '')
+      : String(row.total_cost),
+    synthesis: row.synthesis,
+    finalRecommendation: row.final_recommendation,
+    error: row.error,
+    messageCount: Number(row.message_count),
+    lastSeq: Number(row.last_seq),
+    version: row.version,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    lastProgressAt: iso(row.last_progress_at),
+    lastActivityAt: iso(row.last_activity_at),
+    lastMessageAt: iso(row.last_message_at),
+    archivedAt: iso(row.archived_at),
+    deletedAt: iso(row.deleted_at),
+    pinnedAt: iso(row.pinned_at),
+    tags: row.tags,
+    forkedFromMessageId: row.forked_from_message_id,
+  };
+}
+
+async function listSessions(anonymousId: string, input: { limit?: number }) {
+  const size = input.limit ?? 50;
+  const section = async (pinned: boolean, limit: number) =>
+    (
+      await pool.query<SessionRow>({
+        name: pinned ? 'sessions_pinned' : 'sessions_unpinned',
+        text: SESSION_SECTION(pinned),
+        values: [anonymousId, limit],
+      })
+    ).rows;
+  const rows = await section(true, size + 1);
+  if (rows.length <= size) rows.push(...(await section(false, size + 1 - rows.length)));
+  const page = rows.slice(0, size);
+  const last = page.at(-1);
+  return {
+    items: page.map(toSession),
+    // Not the API's signed cursor (the capacity benchmark reads the first page only).
+    nextCursor: rows.length > size && last !== undefined ? `${last.cursor_key}/${last.id}` : null,
+  };
+}
+
 async function append(actor: Actor, action: string, sessionId: string, messages: NewMessage[]) {
-  const statement = appendStatement(actor, action, sessionId, messages.map(prepare));
+  // Quiet, as the API runs it (its change feed announces appends after their commit): the
+  // session trigger does not NOTIFY, so appends group-commit.
+  const statement = appendStatement(actor, action, sessionId, messages.map(prepare), { quiet: true });
   // Named like the API's (packages/domain/src/messages/sql.ts), so both run the same prepared SQL.
   const { rows } = await pool.query<MessageRow>({
     name: `append_${createHash('sha256').update(statement.text).digest('hex').slice(0, 24)}`,
@@ -116,6 +194,7 @@ async function append(actor: Actor, action: string, sessionId: string, messages:
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
+  if (url.pathname === '/debug/stats') return send(res, 200, stats());
   const anonymousId = req.headers['x-session-id'];
   if (typeof anonymousId !== 'string') return send(res, 401, { error: { message: 'no principal' } });
   const actor: Actor = { principal: { kind: 'anonymous', anonymousId }, requestId: randomUUID() };
@@ -124,6 +203,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     case '/trpc/messages.history': {
       const page = await history(anonymousId, JSON.parse(url.searchParams.get('input') ?? '{}'));
       return page === null ? notFound(res) : ok(res, page);
+    }
+    case '/trpc/sessions.list': {
+      return ok(res, await listSessions(anonymousId, JSON.parse(url.searchParams.get('input') ?? '{}')));
     }
     case '/trpc/messages.append': {
       const { sessionId, ...message } = JSON.parse(await readBody(req)) as NewMessage & { sessionId: string };
@@ -153,6 +235,22 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
+}
+
+// For bench/capacity: what the API's /metrics tells about its pool and event loop.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+/** Callers waiting for a pooled connection now, and the event loop's delay since the last call. */
+function stats() {
+  const result = {
+    poolWaiting: pool.waitingCount,
+    poolTotal: pool.totalCount,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+  };
+  loopDelay.reset();
+  return result;
 }
 
 const server = createServer((req, res) => {

@@ -1,5 +1,5 @@
 import { CHANGES_CHANNEL } from '@threadstore/db';
-import { DomainError, type Holder, type StopReason } from '@threadstore/domain';
+import { DomainError, type AnnounceChange, type Holder, type StopReason } from '@threadstore/domain';
 import type { Logger } from '@threadstore/runtime';
 import pg from 'pg';
 
@@ -132,8 +132,58 @@ export class ChangeFeed {
     return () => this.closers.delete(closer);
   }
 
+  /**
+   * What an append hands the domain so that it announces its change after its commit, instead of
+   * the session trigger's NOTIFY inside its transaction (see appendStatement's `quiet` in
+   * packages/domain/src/messages/append.ts: a notifying commit holds a cluster-wide lock until
+   * its WAL is flushed, so notifying appends cannot group-commit). Undefined while the feed is
+   * not connected: the trigger then announces the append as it always did.
+   */
+  announcer(): AnnounceChange | undefined {
+    return this.client === null || this.stopped ? undefined : this.announce;
+  }
+
+  private readonly toAnnounce = new Map<string, ChangeNotice>();
+  private announcing: Promise<void> | null = null;
+
+  /**
+   * Queues the notice; notices queued while one statement sends are sent together by the next
+   * (one NOTIFY transaction for many appends, one session once however often it changed).
+   */
+  private readonly announce: AnnounceChange = ({ sessionId, owner }) => {
+    this.toAnnounce.set(sessionId, { sessionId, userId: owner.userId ?? null, anonymousId: owner.anonymousId ?? null });
+    this.announcing ??= this.sendAnnouncements().finally(() => (this.announcing = null));
+  };
+
+  private async sendAnnouncements(): Promise<void> {
+    while (this.toAnnounce.size > 0) {
+      const notices = [...this.toAnnounce.values()];
+      this.toAnnounce.clear();
+      const client = this.client;
+      try {
+        if (client === null) throw new Error('not connected');
+        await client.query(`select pg_notify($1, payload) from unnest($2::text[]) as payload`, [
+          CHANGES_CHANNEL,
+          notices.map((n) => JSON.stringify({ s: n.sessionId, u: n.userId, a: n.anonymousId })),
+        ]);
+      } catch (error) {
+        // The changes are committed; what is lost is the nudge. This process's subscribers
+        // re-read everything when the feed reconnects; other processes' learn at the session's
+        // next change.
+        this.logger.warn({ err: error, sessions: notices.length }, 'change feed could not announce changes');
+      }
+    }
+  }
+
+  /** Resolves once everything announced so far has been sent (or given up on). */
+  async announced(): Promise<void> {
+    while (this.announcing !== null) await this.announcing;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    // Changes already committed are announced before the connection closes.
+    await this.announced();
     for (const close of [...this.closers]) close();
     const client = this.client;
     this.client = null;

@@ -122,11 +122,14 @@ export const ChatSessionSchema = defineEntity({
       // Every change to a session (an append bumps last_seq, so every message too) is announced
       // to the API processes' change feeds, committed or not at all with the change. Ids only: a
       // listener re-reads what it may see. Deletes are not announced (retention purges in bulk).
+      // Except where the writer set `threadstore.announce = off` for its transaction: the API's
+      // appends announce themselves after their commit, because a NOTIFY serializes commits
+      // cluster-wide (see appendStatement's `quiet` in packages/domain/src/messages/append.ts).
       name: 'announce_change',
       timing: 'after',
       events: ['insert', 'update'],
       forEach: 'row',
-      body: `perform pg_notify('${CHANGES_CHANNEL}', json_build_object('s', new.id, 'u', new.user_id, 'a', new.anonymous_id)::text); return null;`,
+      body: `if current_setting('threadstore.announce', true) is distinct from 'off' then perform pg_notify('${CHANGES_CHANNEL}', json_build_object('s', new.id, 'u', new.user_id, 'a', new.anonymous_id)::text); end if; return null;`,
     },
   ],
 });

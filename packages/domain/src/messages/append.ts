@@ -24,7 +24,7 @@ export async function appendMessage(
   actor: Actor,
   input: TAppendMessageInput,
   limits: ContentLimits,
-  { editOf = null }: { editOf?: string | null } = {},
+  { editOf = null, announce }: { editOf?: string | null; announce?: AnnounceChange | undefined } = {},
 ): Promise<TMessage> {
   const { sessionId, ...message } = input;
   const [stored] = await storeMessages(em, actor, limits, {
@@ -33,6 +33,7 @@ export async function appendMessage(
     messages: [message],
     fieldOf: (_, name) => name,
     editOf,
+    announce,
   });
   return stored!;
 }
@@ -48,6 +49,7 @@ export async function appendMessages(
   actor: Actor,
   input: TAppendManyMessagesInput,
   limits: ContentLimits,
+  { announce }: { announce?: AnnounceChange | undefined } = {},
 ): Promise<TMessage[]> {
   const { sessionId, messages } = input;
   if (messages.length > limits.maxBatchSize) {
@@ -65,8 +67,16 @@ export async function appendMessages(
     sessionId,
     messages,
     fieldOf: (index, name) => `messages[${index}].${name}`,
+    announce,
   });
 }
+
+/**
+ * Announces, after it committed, that a session changed (the API's change feed sends it as the
+ * session trigger would have). Given to an append, it takes over the announcement of the
+ * session's update from the `announce_change` trigger; see `appendStatement`'s `quiet`.
+ */
+export type AnnounceChange = (change: { sessionId: string; owner: Owner }) => void;
 
 function rejectRepeatedKeys(messages: readonly TNewMessage[]): void {
   const seen = new Set<string>();
@@ -90,6 +100,7 @@ interface Batch {
   fieldOf: (index: number, name: string) => string;
   /** For a single message sent as an edit of an earlier one (the conversation loop's `editOf`). */
   editOf?: string | null;
+  announce?: AnnounceChange | undefined;
 }
 
 interface Pending {
@@ -112,9 +123,13 @@ async function storeMessages(
   em: EntityManager,
   actor: Actor,
   limits: ContentLimits,
-  { action, sessionId, messages, fieldOf, editOf = null }: Batch,
+  { action, sessionId, messages, fieldOf, editOf = null, announce }: Batch,
 ): Promise<TMessage[]> {
   const owner = ownerOf(actor.principal);
+  // Only an append that commits on its own (no caller's transaction around it) is announced by
+  // the caller: inside a transaction nothing is committed when the statement returns, so the
+  // trigger announces it, at the transaction's commit.
+  const quiet = announce !== undefined && !em.isInTransaction();
   const results: TMessage[] = [];
   let pending: Pending[] = messages.map((message, index) => ({
     message: prepareMessage(message, limits, (name) => fieldOf(index, name), editOf),
@@ -127,6 +142,7 @@ async function storeMessages(
         action,
         sessionId,
         pending.map(({ message }) => message),
+        { quiet },
       );
       const run = (target: EntityManager) => query<MessageRow>(target, statement.text, statement.values);
       // Inside a caller's transaction a statement storing idempotency keys gets a savepoint of its
@@ -138,6 +154,7 @@ async function storeMessages(
       if (rows.length === 0) throw await whyNothingWasStored(em, owner, sessionId, pending, fieldOf);
       // Rows come back by seq, which follows the order of `pending`.
       rows.forEach((row, i) => (results[pending[i]!.index] = toMessage(row)));
+      if (quiet) announce!({ sessionId, owner });
       return results;
     } catch (error) {
       if (!(error instanceof UniqueConstraintViolationException && constraintOf(error) === CLIENT_MESSAGE_ID_UNIQUE)) {
@@ -195,6 +212,16 @@ export const ACTIVITY_RESOLUTION_SECONDS = 60;
  *     in the worker, a few seconds later; see ChatMessageSearchSchema).
  *  4. `audit` records the append in the same statement, so it commits with it or not at all.
  * If any part fails (a reused idempotency key), PostgreSQL undoes all of it.
+ *
+ * `quiet`: the statement tells the session's `announce_change` trigger (a transaction-local
+ * `threadstore.announce = off`) not to NOTIFY, and the caller announces the change once the
+ * statement has committed. Why: a transaction that NOTIFYs takes one cluster-wide lock at commit
+ * and keeps it until its commit record is flushed to disk (PostgreSQL serializes notifying
+ * commits so the queue stays in commit order), so appends that notify commit one fsync at a
+ * time, never in a group: under load every pooled connection waited on that lock
+ * (`Lock:object` in pg_stat_activity), one slow WAL flush stalled every append, and reads
+ * queued behind them for a connection (bench/results/capacity-2026-12-07.md). Announced after
+ * the commit, in batches, appends group-commit again.
  * Exported so the benchmark's bare-`pg` baseline runs exactly this SQL.
  */
 export function appendStatement(
@@ -202,6 +229,7 @@ export function appendStatement(
   action: string,
   sessionId: string,
   messages: readonly PreparedMessage[],
+  { quiet = false }: { quiet?: boolean } = {},
 ): { text: string; values: unknown[] } {
   const { values, bind } = bindings();
   const column = <K extends keyof PreparedMessage>(key: K, type: string) =>
@@ -228,7 +256,11 @@ export function appendStatement(
             where wanted.parent_id is not null
               and not exists (
                 select from chat_messages p
-                 where p.id = wanted.parent_id and p.session_id = s.id and p.deleted_at is null))
+                 where p.id = wanted.parent_id and p.session_id = s.id and p.deleted_at is null))${
+                   // Evaluated while the row is updated, so set before the row's AFTER trigger fires
+                   // (at the end of the statement); local to this statement's own transaction.
+                   quiet ? `\n         and set_config('threadstore.announce', 'off', true) = 'off'` : ''
+                 }
       returning s.id, s.last_seq - ${count} as seq_before
     ), inserted as (
       insert into chat_messages as m (id, session_id, seq, parent_id, role, content, chapter, citations, tool_calls,

@@ -1,4 +1,4 @@
-export { appendMessage, appendMessages, appendStatement } from './append.ts';
+export { appendMessage, appendMessages, appendStatement, type AnnounceChange } from './append.ts';
 export { prepareMessage, type PreparedMessage } from './prepare.ts';
 export { historyStatement, messageHistory } from './history.ts';
 export { getMessage, messageThread } from './read.ts';
