@@ -22,7 +22,7 @@ export const IMPORT_STATEMENT_TIMEOUT = `set local statement_timeout = '10min'`;
  */
 export const CREATE_STAGING = `
   create temp table message_import (
-    line int not null, session_id uuid not null, id uuid not null, parent_id uuid, role text not null,
+    line int not null, session_id uuid not null, position int not null, id uuid not null, parent_id uuid, role text not null,
     content text not null, parts json, chapter text, citations jsonb, tool_calls jsonb, metadata jsonb not null,
     model text, prompt_tokens int, completion_tokens int, cost numeric, latency_ms int, agent_id text,
     client_message_id text not null, request_hash text not null, sanitized boolean not null
@@ -30,7 +30,7 @@ export const CREATE_STAGING = `
 
 /** The COPY the parser writes into; the column order is the one `copyRow` (import.ts) writes. */
 export const COPY_STAGING = `
-  copy message_import (line, session_id, id, parent_id, role, content, parts, chapter, citations, tool_calls,
+  copy message_import (line, session_id, position, id, parent_id, role, content, parts, chapter, citations, tool_calls,
                        metadata, model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id,
                        client_message_id, request_hash, sanitized) from stdin`;
 
@@ -59,30 +59,29 @@ export function lockSessions(owner: Owner, sessionIds: readonly string[]): { tex
 }
 
 /**
- * The first line whose key is already stored with a different message, or with a message deleted
- * since (a CONFLICT, as for an append). Runs under the sessions' locks.
+ * The key check, run under the sessions' locks, as one join of the staged lines with the stored
+ * messages of the same keys: it answers the first line whose key is already stored with a
+ * different message, or with a message deleted since (a CONFLICT, as for an append; the caller
+ * then rolls everything back), and drops from the staging table the lines whose key is stored
+ * with the same message (a retried import), counting them per session: they are answered as
+ * unchanged and take no seq. One join rather than a check and then a delete: each is an index
+ * probe per staged line, the larger part of what the check costs.
  */
-export const FIRST_CONFLICT = `
-  select st.line, m.deleted_at is not null as deleted
-    from message_import st
-    join chat_messages m on m.session_id = st.session_id and m.client_message_id = st.client_message_id
-   where m.request_hash is distinct from st.request_hash or m.deleted_at is not null
-   order by st.line
-   limit 1`;
-
-/**
- * Drops the lines whose key is already stored with the same message (a retried import): they are
- * answered as unchanged and take no seq. After FIRST_CONFLICT found none, these are all the lines
- * with a stored key.
- */
-export const DROP_UNCHANGED = `
-  with dropped as (
-    delete from message_import st
-     using chat_messages m
-     where m.session_id = st.session_id and m.client_message_id = st.client_message_id
-    returning st.session_id
+export const CHECK_KEYS = `
+  with matched as (
+    select st.line, st.session_id,
+           m.request_hash is distinct from st.request_hash or m.deleted_at is not null as bad,
+           m.deleted_at is not null as deleted
+      from message_import st
+      join chat_messages m on m.session_id = st.session_id and m.client_message_id = st.client_message_id
+  ), dropped as (
+    delete from message_import st using matched where st.line = matched.line returning st.session_id
   )
-  select session_id, count(*)::int as count from dropped group by session_id`;
+  select (select line from matched where bad order by line limit 1) as conflict_line,
+         (select deleted from matched where bad order by line limit 1) as conflict_deleted,
+         coalesce((select json_object_agg(session_id, count)
+                     from (select session_id, count(*)::int as count from dropped group by session_id) d), '{}')
+           as unchanged`;
 
 /** The first line whose `parentId` is not a visible message of its session (only run when a line has one). */
 export const FIRST_BAD_PARENT = `
@@ -95,7 +94,10 @@ export const FIRST_BAD_PARENT = `
 
 /**
  * Moves the staged lines into chat_messages in one statement, with the sessions locked:
- *  1. `numbered` gives each line its position within its session, in line order;
+ *  1. `numbered` gives each line its position within its session, in line order: the one the
+ *     parser counted, or (`renumber`, when lines already stored were dropped and left holes)
+ *     counted again. The parser's count spares the statement a sort of every staged row, content
+ *     and all, which spilled to disk and was the largest part of the move;
  *  2. `inserted` stores it at the session's `last_seq` + that position (gapless: the lock);
  *  3. `queued` hands the new ids to the search indexer, as an append does;
  *  4. `bumped` moves each session's `last_seq`, `message_count` and activity on by its count;
@@ -103,17 +105,21 @@ export const FIRST_BAD_PARENT = `
  * One statement rather than one per session: the per-row cost is what bulk import is about, and
  * a statement per session would add a round trip and a plan per session.
  */
-export function moveStatement(actor: Actor): { text: string; values: unknown[] } {
+export function moveStatement(actor: Actor, renumber: boolean): { text: string; values: unknown[] } {
   const { values, bind } = bindings();
   const text = `
     with numbered as (
-      select st.*, row_number() over (partition by st.session_id order by st.line) as position
+      select ${
+        renumber
+          ? 'st.*, row_number() over (partition by st.session_id order by st.line) as seq_offset'
+          : 'st.*, st.position as seq_offset'
+      }
         from message_import st
     ), inserted as (
       insert into chat_messages (id, session_id, seq, parent_id, role, content, parts, chapter, citations, tool_calls,
                                  metadata, model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id,
                                  client_message_id, request_hash, sanitized)
-      select n.id, n.session_id, s.last_seq + n.position, n.parent_id, n.role, n.content, n.parts, n.chapter,
+      select n.id, n.session_id, s.last_seq + n.seq_offset, n.parent_id, n.role, n.content, n.parts, n.chapter,
              n.citations, n.tool_calls, n.metadata, n.model, n.prompt_tokens, n.completion_tokens, n.cost,
              n.latency_ms, n.agent_id, n.client_message_id, n.request_hash, n.sanitized
         from numbered n join chat_sessions s on s.id = n.session_id

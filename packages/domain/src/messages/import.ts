@@ -12,10 +12,9 @@ import { ownerOf, type Actor } from '../principal.ts';
 import {
   ANALYZE_STAGING,
   COPY_STAGING,
+  CHECK_KEYS,
   CREATE_STAGING,
-  DROP_UNCHANGED,
   FIRST_BAD_PARENT,
-  FIRST_CONFLICT,
   IMPORT_STATEMENT_TIMEOUT,
   lockSessions,
   moveStatement,
@@ -91,16 +90,24 @@ export async function importMessages(
       // that does not exist (the cross-tenant matrix compares them).
       throw new DomainError('NOT_FOUND', `session not found (line ${line})`, { line });
     }
-    const [conflict] = (await client.query<{ line: number; deleted: boolean }>(FIRST_CONFLICT)).rows;
-    if (conflict !== undefined) {
+    const [keys] = (
+      await client.query<{
+        conflict_line: number | null;
+        conflict_deleted: boolean | null;
+        unchanged: Record<string, number>;
+      }>(CHECK_KEYS)
+    ).rows;
+    if (keys!.conflict_line !== null) {
+      const line = keys!.conflict_line;
       throw new DomainError(
         'CONFLICT',
-        conflict.deleted
-          ? `line ${conflict.line}: its clientMessageId belongs to a deleted message`
-          : `line ${conflict.line}: its clientMessageId is already used by a different message`,
-        { line: conflict.line },
+        keys!.conflict_deleted === true
+          ? `line ${line}: its clientMessageId belongs to a deleted message`
+          : `line ${line}: its clientMessageId is already used by a different message`,
+        { line },
       );
     }
+    const unchanged = new Map(Object.entries(keys!.unchanged));
     if (parsed.withParent) {
       const [bad] = (await client.query<{ line: number }>(FIRST_BAD_PARENT)).rows;
       if (bad !== undefined) {
@@ -114,13 +121,7 @@ export async function importMessages(
         );
       }
     }
-    const unchanged = new Map(
-      (await client.query<{ session_id: string; count: number }>(DROP_UNCHANGED)).rows.map((row) => [
-        row.session_id,
-        row.count,
-      ]),
-    );
-    const move = moveStatement(actor);
+    const move = moveStatement(actor, unchanged.size > 0);
     const moved = new Map(
       (
         await client.query<{ session_id: string; count: number; first_seq: string; last_seq: string }>(
@@ -179,6 +180,8 @@ async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, li
   copy.on('error', (error: Error) => (copyError ??= error));
   const parsed: ParsedLines = { lines: 0, sessions: new Map(), withParent: false };
   const keys = new Map<string, number>();
+  // Each line's place among its session's lines, for its seq (see moveStatement).
+  const positions = new Map<string, number>();
   let chunk: string[] = [];
   let chunkChars = 0;
 
@@ -233,8 +236,10 @@ async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, li
     }
     keys.set(key, line);
     if (!parsed.sessions.has(sessionId)) parsed.sessions.set(sessionId, line);
+    const position = (positions.get(sessionId) ?? 0) + 1;
+    positions.set(sessionId, position);
     if (message.parentId !== null) parsed.withParent = true;
-    const row = copyRow(line, sessionId, message);
+    const row = copyRow(line, sessionId, position, message);
     chunk.push(row);
     chunkChars += row.length;
   };
@@ -309,8 +314,8 @@ function copyValue(value: string | number | null): string {
 }
 
 /** One staging row; prepared values hold no NUL (sanitized, or refused by the contract). */
-function copyRow(line: number, sessionId: string, m: PreparedMessage): string {
-  return `${line}\t${sessionId}\t${m.id}\t${copyValue(m.parentId)}\t${m.role}\t${copyValue(m.content)}\t${copyValue(
+function copyRow(line: number, sessionId: string, position: number, m: PreparedMessage): string {
+  return `${line}\t${sessionId}\t${position}\t${m.id}\t${copyValue(m.parentId)}\t${m.role}\t${copyValue(m.content)}\t${copyValue(
     m.parts,
   )}\t${copyValue(m.chapter)}\t${copyValue(m.citations)}\t${copyValue(m.toolCalls)}\t${copyValue(
     m.metadata,
