@@ -141,8 +141,8 @@ async function authHeaders(auth: ThreadstoreAuth): Promise<HeaderValues> {
   return { 'x-session-id': auth.anonymousId };
 }
 
-/** What `importMessages` sends per request at most, in bytes: under the server's 256 MiB default. */
-export const IMPORT_REQUEST_BYTES = 64 * 1024 * 1024;
+/** What `importMessages` sends per request at most, in bytes: half the server's default LIMIT_MAX_IMPORT_BYTES. */
+export const IMPORT_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /**
  * Imports `lines` (any number, from an array or an async source such as a file being read)

@@ -2,56 +2,29 @@ import type { Actor, Owner } from '../principal.ts';
 import { auditInsert, bindings, ownedBy } from './sql.ts';
 
 /**
- * The SQL of `messages.import` (import.ts), in the order it runs, all in one transaction on one
- * connection of its own (COPY needs the raw connection; the ORM never sees it).
+ * The SQL of `messages.import` (import.ts), in the order it runs, all in one transaction on a
+ * connection of the import's own (COPY needs the raw connection; the ORM never sees it).
  */
 
 /**
- * How long each statement of an import may run. An import of a few hundred thousand messages
- * spends more than the pool's default 30 s in its COPY (paced by the client's upload) or its
- * move, and being cut off there would only make the client send it all again; ten minutes still
- * ends a connection held by a client that stopped sending.
+ * How long each statement of an import may run. The COPY of a large request can take longer
+ * than the pool's default 30 s on a busy server, and being cut off there would only make the
+ * client send it all again; ten minutes still ends a connection held by a stuck import.
  */
 export const IMPORT_STATEMENT_TIMEOUT = `set local statement_timeout = '10min'`;
 
 /**
- * The staging table the request's lines are COPYed into while they are parsed: temporary (no WAL,
- * no other session sees it, dropped at commit), no indexes, no constraints but NOT NULL. The
- * messages reach chat_messages only through MOVE_STATEMENT, so until then a bad line, a foreign
- * session or a reused key leaves nothing behind but this table, which the rollback drops.
- */
-export const CREATE_STAGING = `
-  create temp table message_import (
-    line int not null, session_id uuid not null, position int not null, id uuid not null, parent_id uuid, role text not null,
-    content text not null, parts json, chapter text, citations jsonb, tool_calls jsonb, metadata jsonb not null,
-    model text, prompt_tokens int, completion_tokens int, cost numeric, latency_ms int, agent_id text,
-    client_message_id text not null, request_hash text not null, sanitized boolean not null
-  ) on commit drop`;
-
-/** The COPY the parser writes into; the column order is the one `copyRow` (import.ts) writes. */
-export const COPY_STAGING = `
-  copy message_import (line, session_id, position, id, parent_id, role, content, parts, chapter, citations, tool_calls,
-                       metadata, model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id,
-                       client_message_id, request_hash, sanitized) from stdin`;
-
-/**
- * A temporary table has no statistics until it is analyzed: the planner would guess a few
- * hundred rows and could pick a sequential scan of chat_messages for the key check below.
- */
-export const ANALYZE_STAGING = `analyze message_import`;
-
-/**
- * Locks the sessions the lines name, if they are the actor's and not deleted, in id order. The
- * row lock is what an append takes first too (its UPDATE of the session row), so while it is
- * held no append can take a seq or store a key in these sessions: the seqs assigned below follow
- * the last one committed, without a gap, and the key check below cannot miss a key committed
- * meanwhile. Id order: two imports naming the same sessions queue instead of deadlocking (an
- * append locks one session only, so it cannot close a cycle either).
+ * Locks the sessions the lines name, if they are the actor's and not deleted, in id order, and
+ * reads their `last_seq`. The row lock is what an append takes first too (its UPDATE of the
+ * session row), so while it is held no append can take a seq or store a key in these sessions:
+ * the seqs the import writes follow the last one committed, without a gap, and the key check
+ * cannot miss a key committed meanwhile. Id order: two imports naming the same sessions queue
+ * instead of deadlocking (an append locks one session only, so it cannot close a cycle).
  */
 export function lockSessions(owner: Owner, sessionIds: readonly string[]): { text: string; values: unknown[] } {
   const { values, bind } = bindings();
   const text = `
-    select s.id from chat_sessions s
+    select s.id, s.last_seq from chat_sessions s
      where s.id = any(${bind(sessionIds)}::uuid[]) and s.deleted_at is null and ${ownedBy('s', owner, bind)}
      order by s.id
        for update`;
@@ -59,90 +32,73 @@ export function lockSessions(owner: Owner, sessionIds: readonly string[]): { tex
 }
 
 /**
- * The key check, run under the sessions' locks, as one join of the staged lines with the stored
- * messages of the same keys: it answers the first line whose key is already stored with a
- * different message, or with a message deleted since (a CONFLICT, as for an append; the caller
- * then rolls everything back), and drops from the staging table the lines whose key is stored
- * with the same message (a retried import), counting them per session: they are answered as
- * unchanged and take no seq. One join rather than a check and then a delete: each is an index
- * probe per staged line, the larger part of what the check costs.
+ * The lines (by their index in the arrays) whose key is already stored in their session, with
+ * whether the stored message is the same (same fingerprint, not deleted). One index probe per
+ * line through `chat_messages_session_client_message_id_unique`: the LIMIT keeps the lateral
+ * subquery from being flattened into a join, for which the planner, misjudging how many rows a
+ * table being filled by a bulk import holds, picked a hash join over a sequential scan of the
+ * whole of chat_messages (0.66 s for 200,000 rows, and growing with the table).
  */
-export const CHECK_KEYS = `
-  with matched as (
-    select st.line, st.session_id,
-           m.request_hash is distinct from st.request_hash or m.deleted_at is not null as bad,
-           m.deleted_at is not null as deleted
-      from message_import st
-      join chat_messages m on m.session_id = st.session_id and m.client_message_id = st.client_message_id
-  ), dropped as (
-    delete from message_import st using matched where st.line = matched.line returning st.session_id
-  )
-  select (select line from matched where bad order by line limit 1) as conflict_line,
-         (select deleted from matched where bad order by line limit 1) as conflict_deleted,
-         coalesce((select json_object_agg(session_id, count)
-                     from (select session_id, count(*)::int as count from dropped group by session_id) d), '{}')
-           as unchanged`;
+export const STORED_KEYS = `
+  select k.ord::int - 1 as index, m.same, m.deleted
+    from unnest($1::uuid[], $2::text[], $3::text[]) with ordinality as k(session_id, key, hash, ord)
+    cross join lateral (
+      select m.request_hash is not distinct from k.hash and m.deleted_at is null as same,
+             m.deleted_at is not null as deleted
+        from chat_messages m
+       where m.session_id = k.session_id and m.client_message_id = k.key
+       limit 1) m`;
 
-/** The first line whose `parentId` is not a visible message of its session (only run when a line has one). */
+/** The first line (by index) whose `parentId` is not a visible message of its session. */
 export const FIRST_BAD_PARENT = `
-  select st.line from message_import st
-   where st.parent_id is not null
-     and not exists (select from chat_messages p
-                      where p.id = st.parent_id and p.session_id = st.session_id and p.deleted_at is null)
-   order by st.line
+  select k.ord::int - 1 as index
+    from unnest($1::uuid[], $2::uuid[]) with ordinality as k(session_id, parent_id, ord)
+   where not exists (select from chat_messages p
+                      where p.id = k.parent_id and p.session_id = k.session_id and p.deleted_at is null)
+   order by k.ord
    limit 1`;
 
 /**
- * Moves the staged lines into chat_messages in one statement, with the sessions locked:
- *  1. `numbered` gives each line its position within its session, in line order: the one the
- *     parser counted, or (`renumber`, when lines already stored were dropped and left holes)
- *     counted again. The parser's count spares the statement a sort of every staged row, content
- *     and all, which spilled to disk and was the largest part of the move;
- *  2. `inserted` stores it at the session's `last_seq` + that position (gapless: the lock);
- *  3. `queued` hands the new ids to the search indexer, as an append does;
- *  4. `bumped` moves each session's `last_seq`, `message_count` and activity on by its count;
- *  5. `audit` writes one audit row per session that got messages, with its seq range.
- * One statement rather than one per session: the per-row cost is what bulk import is about, and
- * a statement per session would add a round trip and a plan per session.
+ * The COPY that stores the messages, straight into chat_messages with their seqs (computed from
+ * the locked `last_seq`s). COPY, not INSERT … SELECT from a staging table: COPY inserts rows in
+ * batches (heap_multi_insert), and the staging route cost twice the server CPU of a bare COPY
+ * (the INSERT alone ~74 µs a row against COPY's ~36 on this machine under load). The column
+ * order is the one `copyRow` (import.ts) writes.
  */
-export function moveStatement(actor: Actor, renumber: boolean): { text: string; values: unknown[] } {
+export const COPY_MESSAGES = `
+  copy chat_messages (id, session_id, seq, parent_id, role, content, parts, chapter, citations, tool_calls, metadata,
+                      model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id, client_message_id,
+                      request_hash, sanitized) from stdin`;
+
+/** The new ids, handed to the search indexer as an append does (by COPY too: one id a line). */
+export const COPY_SEARCH_QUEUE = `copy chat_message_search_queue (message_id) from stdin`;
+
+/**
+ * After the COPYs, in one statement: moves each session's `last_seq`, `message_count` and
+ * activity on by what it got, and writes one audit row per session with its seq range.
+ */
+export function finishStatement(
+  actor: Actor,
+  sessions: readonly { id: string; count: number; firstSeq: number; lastSeq: number }[],
+): { text: string; values: unknown[] } {
   const { values, bind } = bindings();
   const text = `
-    with numbered as (
-      select ${
-        renumber
-          ? 'st.*, row_number() over (partition by st.session_id order by st.line) as seq_offset'
-          : 'st.*, st.position as seq_offset'
-      }
-        from message_import st
-    ), inserted as (
-      insert into chat_messages (id, session_id, seq, parent_id, role, content, parts, chapter, citations, tool_calls,
-                                 metadata, model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id,
-                                 client_message_id, request_hash, sanitized)
-      select n.id, n.session_id, s.last_seq + n.seq_offset, n.parent_id, n.role, n.content, n.parts, n.chapter,
-             n.citations, n.tool_calls, n.metadata, n.model, n.prompt_tokens, n.completion_tokens, n.cost,
-             n.latency_ms, n.agent_id, n.client_message_id, n.request_hash, n.sanitized
-        from numbered n join chat_sessions s on s.id = n.session_id
-      returning id, session_id, seq
-    ), queued as (
-      insert into chat_message_search_queue (message_id) select id from inserted
-    ), per_session as (
-      select session_id, count(*)::int as count, min(seq) as first_seq, max(seq) as last_seq
-        from inserted group by session_id
+    with per_session as (
+      select * from unnest(${bind(sessions.map((s) => s.id))}::uuid[], ${bind(sessions.map((s) => s.count))}::int[],
+                           ${bind(sessions.map((s) => s.firstSeq))}::bigint[], ${bind(sessions.map((s) => s.lastSeq))}::bigint[])
+               as p(session_id, count, first_seq, last_seq)
     ), bumped as (
       update chat_sessions s
-         set last_seq = s.last_seq + p.count, message_count = s.message_count + p.count,
+         set last_seq = p.last_seq, message_count = s.message_count + p.count,
              last_message_at = now(), last_activity_at = now()
         from per_session p
        where s.id = p.session_id
-    ), audit as (
-      ${auditInsert(actor, 'messages.import', bind, {
-        subjectType: 'session',
-        subjectId: 'p.session_id::text',
-        details: `jsonb_build_object('count', p.count, 'firstSeq', p.first_seq, 'lastSeq', p.last_seq)`,
-        from: 'per_session p',
-      })}
     )
-    select session_id, count, first_seq, last_seq from per_session`;
+    ${auditInsert(actor, 'messages.import', bind, {
+      subjectType: 'session',
+      subjectId: 'p.session_id::text',
+      details: `jsonb_build_object('count', p.count, 'firstSeq', p.first_seq, 'lastSeq', p.last_seq)`,
+      from: 'per_session p',
+    })}`;
   return { text, values };
 }

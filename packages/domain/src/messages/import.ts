@@ -10,14 +10,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { DomainError } from '../errors.ts';
 import { ownerOf, type Actor } from '../principal.ts';
 import {
-  ANALYZE_STAGING,
-  COPY_STAGING,
-  CHECK_KEYS,
-  CREATE_STAGING,
+  COPY_MESSAGES,
+  COPY_SEARCH_QUEUE,
+  finishStatement,
   FIRST_BAD_PARENT,
   IMPORT_STATEMENT_TIMEOUT,
   lockSessions,
-  moveStatement,
+  STORED_KEYS,
 } from './import-sql.ts';
 import { prepareMessage, type PreparedMessage } from './prepare.ts';
 
@@ -48,20 +47,22 @@ interface Pool {
  * Imports an NDJSON stream of messages (`ZImportMessageLine`, one per line, into any number of
  * the actor's sessions), all or nothing:
  *  - each line is parsed, checked against the contract and the content limits, and sanitized
- *    exactly as an append does (`prepareMessage`), while it streams: a bad line (not UTF-8, not
- *    JSON, a NUL byte, longer than `importLineLimit`, failing the schema or a limit, a key repeated
- *    in the stream) is a BAD_REQUEST naming it;
- *  - good lines go by COPY into a temporary staging table on a connection of the import's own;
- *  - at the end the sessions are locked (in id order), checked (another principal's or a deleted
- *    session is NOT_FOUND naming its first line), keys already stored are compared (the same
- *    message: left as stored and counted `unchanged`, so re-sending a stream is harmless; a
- *    different or deleted one: CONFLICT naming the line), and one statement moves the rest into
- *    chat_messages with gapless seqs in line order per session, queues them for search, moves the
+ *    exactly as an append does (`prepareMessage`), as it streams: a bad line (not UTF-8, not
+ *    JSON, a raw NUL byte, longer than `importLineLimit`, failing the schema or a limit, a key
+ *    repeated in the stream) is a BAD_REQUEST naming it, before anything touches the database;
+ *  - then, on a connection of the import's own, in one transaction: the sessions are locked (in
+ *    id order; another principal's or a deleted session is NOT_FOUND naming its first line), the
+ *    keys already stored are compared (the same message: left as stored and counted `unchanged`,
+ *    so re-sending a stream is harmless; a different or deleted one: CONFLICT naming the line),
+ *    parents are checked, and the rest is COPYed into chat_messages with gapless seqs in line
+ *    order per session, its ids COPYed into the search queue, and one statement moves the
  *    sessions' counters on and writes one audit row per session.
- * Any failure rolls the whole request back: nothing is written. A client importing more than
- * one request holds (the body limit) sends it as several requests, each all or nothing; because
- * every line carries its key, re-sending any of them after a failure is safe (see the client's
- * `importMessages`).
+ * Any failure rolls the whole request back: nothing is written. The request's rows wait in
+ * memory between parsing and the COPY (about the size of the body: LIMIT_MAX_IMPORT_BYTES bounds
+ * it), because their seqs are known only once the sessions, named anywhere in the stream, are
+ * locked. A client importing more than one request holds sends several, each all or nothing;
+ * because every line carries its key, re-sending any of them after a failure is safe (see the
+ * client's `importMessages`).
  */
 export async function importMessages(
   em: EntityManager,
@@ -70,19 +71,16 @@ export async function importMessages(
   limits: ContentLimits,
 ): Promise<TImportMessagesOutput> {
   const owner = ownerOf(actor.principal);
+  const parsed = await parseLines(body, limits);
   const pool = (await em.getConnection().getNativeClient()) as unknown as Pool;
   const client = await pool.connect();
   let failed: Error | undefined;
   try {
     await client.query('begin');
     await client.query(IMPORT_STATEMENT_TIMEOUT);
-    await client.query(CREATE_STAGING);
-    const parsed = await copyLines(client, body, limits);
-
-    await client.query(ANALYZE_STAGING);
     const sessionIds = [...parsed.sessions.keys()].sort();
     const lock = lockSessions(owner, sessionIds);
-    const locked = await client.query<{ id: string }>(lock.text, lock.values);
+    const locked = await client.query<{ id: string; last_seq: string }>(lock.text, lock.values);
     if (locked.rows.length < sessionIds.length) {
       const found = new Set(locked.rows.map((row) => row.id));
       const [, line] = [...parsed.sessions].filter(([id]) => !found.has(id)).sort((a, b) => a[1] - b[1])[0]!;
@@ -90,64 +88,103 @@ export async function importMessages(
       // that does not exist (the cross-tenant matrix compares them).
       throw new DomainError('NOT_FOUND', `session not found (line ${line})`, { line });
     }
-    const [keys] = (
-      await client.query<{
-        conflict_line: number | null;
-        conflict_deleted: boolean | null;
-        unchanged: Record<string, number>;
-      }>(CHECK_KEYS)
-    ).rows;
-    if (keys!.conflict_line !== null) {
-      const line = keys!.conflict_line;
+    const { rows: rowsOut } = parsed;
+    const stored = await client.query<{ index: number; same: boolean; deleted: boolean }>(STORED_KEYS, [
+      rowsOut.map((row) => row.sessionId),
+      rowsOut.map((row) => row.key),
+      rowsOut.map((row) => row.hash),
+    ]);
+    const skip = new Set<number>();
+    let conflict: { index: number; deleted: boolean } | undefined;
+    for (const row of stored.rows) {
+      if (row.same) skip.add(row.index);
+      else if (conflict === undefined || row.index < conflict.index) conflict = row;
+    }
+    if (conflict !== undefined) {
+      const line = rowsOut[conflict.index]!.line;
       throw new DomainError(
         'CONFLICT',
-        keys!.conflict_deleted === true
+        conflict.deleted
           ? `line ${line}: its clientMessageId belongs to a deleted message`
           : `line ${line}: its clientMessageId is already used by a different message`,
         { line },
       );
     }
-    const unchanged = new Map(Object.entries(keys!.unchanged));
-    if (parsed.withParent) {
-      const [bad] = (await client.query<{ line: number }>(FIRST_BAD_PARENT)).rows;
+    const withParent = rowsOut.filter((row) => row.parentId !== null);
+    if (withParent.length > 0) {
+      const [bad] = (
+        await client.query<{ index: number }>(FIRST_BAD_PARENT, [
+          withParent.map((row) => row.sessionId),
+          withParent.map((row) => row.parentId),
+        ])
+      ).rows;
       if (bad !== undefined) {
-        throw new DomainError(
-          'BAD_REQUEST',
-          `line ${bad.line}: parentId must be a visible message of the same session`,
-          {
-            line: bad.line,
-            field: 'parentId',
-          },
-        );
+        const line = withParent[bad.index]!.line;
+        throw new DomainError('BAD_REQUEST', `line ${line}: parentId must be a visible message of the same session`, {
+          line,
+          field: 'parentId',
+        });
       }
     }
-    const move = moveStatement(actor, unchanged.size > 0);
-    const moved = new Map(
-      (
-        await client.query<{ session_id: string; count: number; first_seq: string; last_seq: string }>(
-          move.text,
-          move.values,
-        )
-      ).rows.map((row) => [row.session_id, row]),
-    );
+
+    // Seqs: each session's lines in order, after its last seq, skipping lines already stored.
+    const next = new Map(locked.rows.map((row) => [row.id, Number(row.last_seq)]));
+    const first = new Map<string, number>();
+    const counts = new Map<string, number>();
+    const unchanged = new Map<string, number>();
+    const messages: string[] = [];
+    const ids: string[] = [];
+    let chars = 0;
+    const copy = client.query(copyFrom(COPY_MESSAGES));
+    const writing = (async () => {
+      for (let index = 0; index < rowsOut.length; index++) {
+        const row = rowsOut[index]!;
+        if (skip.has(index)) {
+          unchanged.set(row.sessionId, (unchanged.get(row.sessionId) ?? 0) + 1);
+          continue;
+        }
+        const seq = next.get(row.sessionId)! + 1;
+        next.set(row.sessionId, seq);
+        if (!first.has(row.sessionId)) first.set(row.sessionId, seq);
+        counts.set(row.sessionId, (counts.get(row.sessionId) ?? 0) + 1);
+        const text = `${row.id}\t${row.sessionId}\t${seq}\t${row.tail}`;
+        messages.push(text);
+        ids.push(row.id);
+        chars += text.length;
+        if (chars >= COPY_CHUNK_CHARS) {
+          await write(copy, messages.join(''));
+          messages.length = 0;
+          chars = 0;
+        }
+      }
+      if (messages.length > 0) await write(copy, messages.join(''));
+    })();
+    await finish(copy, writing);
+    if (ids.length > 0) {
+      const queued = client.query(copyFrom(COPY_SEARCH_QUEUE));
+      await finish(queued, write(queued, `${ids.join('\n')}\n`));
+      const sessions = [...counts].map(([id, count]) => ({
+        id,
+        count,
+        firstSeq: first.get(id)!,
+        lastSeq: next.get(id)!,
+      }));
+      const done = finishStatement(actor, sessions);
+      await client.query(done.text, done.values);
+    }
     await client.query('commit');
 
     const sessions: TImportedSession[] = sessionIds.map((sessionId) => {
-      const row = moved.get(sessionId);
+      const count = counts.get(sessionId) ?? 0;
       return {
         sessionId,
-        imported: row?.count ?? 0,
+        imported: count,
         unchanged: unchanged.get(sessionId) ?? 0,
-        firstSeq: row === undefined ? null : Number(row.first_seq),
-        lastSeq: row === undefined ? null : Number(row.last_seq),
+        firstSeq: count === 0 ? null : first.get(sessionId)!,
+        lastSeq: count === 0 ? null : next.get(sessionId)!,
       };
     });
-    return {
-      lines: parsed.lines,
-      imported: sessions.reduce((sum, session) => sum + session.imported, 0),
-      unchanged: sessions.reduce((sum, session) => sum + session.unchanged, 0),
-      sessions,
-    };
+    return { lines: parsed.lines, imported: ids.length, unchanged: skip.size, sessions };
   } catch (error) {
     failed = error instanceof Error ? error : new Error(String(error));
     throw error;
@@ -159,40 +196,49 @@ export async function importMessages(
   }
 }
 
+type CopyStream = ReturnType<typeof copyFrom>;
+
+/** Writes to a COPY, waiting while the server is behind (backpressure). */
+async function write(copy: CopyStream, data: string): Promise<void> {
+  if (!copy.write(data)) await Promise.race([once(copy, 'drain'), once(copy, 'error')]);
+}
+
+/** Ends the COPY once `writing` is done and waits for the server's answer; rejects with either's error. */
+async function finish(copy: CopyStream, writing: Promise<void>): Promise<void> {
+  const failed = new Promise<never>((_, reject) => copy.once('error', reject));
+  await Promise.race([writing, failed]);
+  copy.end();
+  await Promise.race([once(copy, 'finish'), failed]);
+}
+
+/** One parsed line, ready to be COPYed once its seq is known. */
+interface ParsedRow {
+  line: number;
+  sessionId: string;
+  id: string;
+  key: string;
+  hash: string;
+  parentId: string | null;
+  /** The row's COPY text after id, session and seq (see `copyTail`). */
+  tail: string;
+}
+
 interface ParsedLines {
   lines: number;
   /** Each session named, with the first line naming it. */
   sessions: Map<string, number>;
-  withParent: boolean;
+  rows: ParsedRow[];
 }
 
 /**
- * Reads `body` line by line, checks and prepares each line and writes it to a COPY into the
- * staging table, with backpressure (the parser waits while PostgreSQL is behind). On a bad line
- * the COPY is abandoned and the rest of the body is read and discarded, so an HTTP client still
- * uploading gets the error as its answer rather than a reset connection; then it throws.
+ * Reads `body` line by line and checks and prepares each line. On a bad line the rest of the
+ * body is read and discarded, so an HTTP client still uploading gets the error as its answer
+ * rather than a reset connection; then it throws.
  */
-async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, limits: ContentLimits) {
+async function parseLines(body: AsyncIterable<Uint8Array>, limits: ContentLimits): Promise<ParsedLines> {
   const maxLineBytes = importLineLimit(limits);
-  const copy = client.query(copyFrom(COPY_STAGING));
-  // The COPY's own failure (the server refused a row) surfaces at the latest when it is finished.
-  let copyError: Error | undefined;
-  copy.on('error', (error: Error) => (copyError ??= error));
-  const parsed: ParsedLines = { lines: 0, sessions: new Map(), withParent: false };
+  const parsed: ParsedLines = { lines: 0, sessions: new Map(), rows: [] };
   const keys = new Map<string, number>();
-  // Each line's place among its session's lines, for its seq (see moveStatement).
-  const positions = new Map<string, number>();
-  let chunk: string[] = [];
-  let chunkChars = 0;
-
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const data = chunk.join('');
-    chunk = [];
-    chunkChars = 0;
-    if (!copy.write(data)) await Promise.race([once(copy, 'drain'), once(copy, 'error')]);
-    if (copyError !== undefined) throw copyError;
-  };
 
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const take = (bytes: Uint8Array) => {
@@ -227,21 +273,24 @@ async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, li
     }
     const { sessionId, ...input } = checked.data;
     const message = prepareMessage(input, limits, (name) => `line ${line}: ${name}`);
-    const key = `${sessionId}\n${input.clientMessageId}`;
-    const earlier = keys.get(key);
+    const sessionKey = `${sessionId}\n${input.clientMessageId}`;
+    const earlier = keys.get(sessionKey);
     if (earlier !== undefined) {
       throw lineError(line, `clientMessageId repeats the one of line ${earlier} (same session)`, {
         field: 'clientMessageId',
       });
     }
-    keys.set(key, line);
+    keys.set(sessionKey, line);
     if (!parsed.sessions.has(sessionId)) parsed.sessions.set(sessionId, line);
-    const position = (positions.get(sessionId) ?? 0) + 1;
-    positions.set(sessionId, position);
-    if (message.parentId !== null) parsed.withParent = true;
-    const row = copyRow(line, sessionId, position, message);
-    chunk.push(row);
-    chunkChars += row.length;
+    parsed.rows.push({
+      line,
+      sessionId,
+      id: message.id,
+      key: input.clientMessageId,
+      hash: message.requestHash!,
+      parentId: message.parentId,
+      tail: copyTail(message),
+    });
   };
 
   // Lines are split on the newline byte (it never occurs inside a multi-byte UTF-8 sequence), so
@@ -250,7 +299,6 @@ async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, li
   // reused), joined once when its newline arrives: no quadratic copying of a long line.
   let rest: Buffer[] = [];
   let restBytes = 0;
-  let failure: unknown;
   const iterator = body[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -275,26 +323,18 @@ async function copyLines(client: PoolClient, body: AsyncIterable<Uint8Array>, li
         restBytes += bytes.length - start;
         if (restBytes > maxLineBytes) take(Buffer.concat(rest));
       }
-      if (chunkChars >= COPY_CHUNK_CHARS) await flush();
     }
     if (restBytes > 0) take(Buffer.concat(rest));
     if (parsed.sessions.size === 0) throw new DomainError('BAD_REQUEST', 'the import holds no message');
-    await flush();
-    copy.end();
-    await Promise.race([once(copy, 'finish'), once(copy, 'error')]);
-    if (copyError !== undefined) throw copyError;
     return parsed;
   } catch (error) {
-    failure = error;
-    // Tell the server to abandon the COPY; the caller then discards the connection.
-    copy.destroy(error instanceof Error ? error : new Error(String(error)));
     // Read the rest of the request without parsing it (the body limit still bounds it).
     try {
       for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
     } catch {
       // The body itself failed (over the limit, the client went away): the first error stands.
     }
-    throw failure;
+    throw error;
   }
 }
 
@@ -313,15 +353,15 @@ function copyValue(value: string | number | null): string {
   return NEEDS_ESCAPE.test(value) ? value.replace(ESCAPED, (c) => COPY_ESCAPES[c]!) : value;
 }
 
-/** One staging row; prepared values hold no NUL (sanitized, or refused by the contract). */
-function copyRow(line: number, sessionId: string, position: number, m: PreparedMessage): string {
-  return `${line}\t${sessionId}\t${position}\t${m.id}\t${copyValue(m.parentId)}\t${m.role}\t${copyValue(m.content)}\t${copyValue(
-    m.parts,
-  )}\t${copyValue(m.chapter)}\t${copyValue(m.citations)}\t${copyValue(m.toolCalls)}\t${copyValue(
-    m.metadata,
-  )}\t${copyValue(m.model)}\t${copyValue(m.promptTokens)}\t${copyValue(m.completionTokens)}\t${copyValue(
-    m.cost,
-  )}\t${copyValue(m.latencyMs)}\t${copyValue(m.agentId)}\t${copyValue(m.clientMessageId)}\t${copyValue(
-    m.requestHash,
-  )}\t${m.sanitized ? 't' : 'f'}\n`;
+/** A row's COPY text after id, session and seq; prepared values hold no NUL (sanitized, or refused by the contract). */
+function copyTail(m: PreparedMessage): string {
+  return `${copyValue(m.parentId)}\t${m.role}\t${copyValue(m.content)}\t${copyValue(m.parts)}\t${copyValue(
+    m.chapter,
+  )}\t${copyValue(m.citations)}\t${copyValue(m.toolCalls)}\t${copyValue(m.metadata)}\t${copyValue(
+    m.model,
+  )}\t${copyValue(m.promptTokens)}\t${copyValue(m.completionTokens)}\t${copyValue(m.cost)}\t${copyValue(
+    m.latencyMs,
+  )}\t${copyValue(m.agentId)}\t${copyValue(m.clientMessageId)}\t${copyValue(m.requestHash)}\t${
+    m.sanitized ? 't' : 'f'
+  }\n`;
 }
