@@ -102,6 +102,22 @@ function makeRound(corpus: string, round: number, withCopies: boolean): RoundDat
   return { sessionIds, bodies, copies: copies.map((rows) => rows.join('')) };
 }
 
+/**
+ * fetch, sent again when the connection fails before an answer (a keep-alive socket the server
+ * closed just as it was reused: seen once under load 13). Safe for every call here: an import
+ * is idempotent by its keys, a probe's append has no key but a lost one only delays the probe.
+ */
+async function send(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`bench: ${url} failed (${String(error)}); sending it again`);
+    }
+  }
+}
+
 async function createSessions(client: pg.Client, anonymousId: string, sessionIds: string[]): Promise<void> {
   await client.query(`insert into chat_sessions (id, anonymous_id) select unnest($1::uuid[]), $2`, [
     sessionIds,
@@ -115,13 +131,17 @@ async function importThroughApi(api: ServerProcess, anonymousId: string, bodies:
   let nextBody = 0;
   const client = async () => {
     for (let i = nextBody++; i < bodies.length; i = nextBody++) {
-      const response = await fetch(`http://127.0.0.1:${api.port}/trpc/messages.import`, {
+      const response = await send(`http://127.0.0.1:${api.port}/trpc/messages.import`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream', 'x-session-id': anonymousId },
         body: bodies[i]!,
       });
-      const answer = (await response.json()) as { result?: { data: { imported: number } }; error?: unknown };
-      if (response.status !== 200 || answer.result?.data.imported !== bodies[i]!.toString().split('\n').length - 1) {
+      const answer = (await response.json()) as {
+        result?: { data: { lines: number; imported: number; unchanged: number } };
+        error?: unknown;
+      };
+      const data = answer.result?.data;
+      if (response.status !== 200 || data === undefined || data.imported + data.unchanged !== data.lines) {
         throw new Error(`import request failed: ${response.status} ${JSON.stringify(answer).slice(0, 500)}`);
       }
     }
@@ -275,7 +295,7 @@ async function main() {
           probes.push(
             (async () => {
               const appended = performance.now();
-              const response = await fetch(`http://127.0.0.1:${api!.port}/trpc/messages.append`, {
+              const response = await send(`http://127.0.0.1:${api!.port}/trpc/messages.append`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/json', 'x-session-id': anonymousId },
                 body: JSON.stringify({ sessionId: probeSession, role: 'user', content: `probe ${token}` }),
@@ -284,7 +304,7 @@ async function main() {
               const input = encodeURIComponent(JSON.stringify({ query: token, sessionId: probeSession }));
               while (!stop.signal.aborted) {
                 const found = (await (
-                  await fetch(`http://127.0.0.1:${api!.port}/trpc/messages.search?input=${input}`, {
+                  await send(`http://127.0.0.1:${api!.port}/trpc/messages.search?input=${input}`, {
                     headers: { 'x-session-id': anonymousId },
                   })
                 ).json()) as { result?: { data: { items: unknown[] } } };
