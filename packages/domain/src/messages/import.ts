@@ -198,9 +198,23 @@ export async function importMessages(
 
 type CopyStream = ReturnType<typeof copyFrom>;
 
-/** Writes to a COPY, waiting while the server is behind (backpressure). */
+/**
+ * Writes to a COPY, waiting while the server is behind (backpressure). The listeners are removed
+ * after each wait: `events.once` for 'error' would leave one behind per wait (hundreds per import).
+ */
 async function write(copy: CopyStream, data: string): Promise<void> {
-  if (!copy.write(data)) await Promise.race([once(copy, 'drain'), once(copy, 'error')]);
+  if (copy.write(data)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      copy.off('drain', drained);
+      copy.off('error', settle);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const drained = () => settle();
+    copy.once('drain', drained);
+    copy.once('error', settle);
+  });
 }
 
 /** Ends the COPY once `writing` is done and waits for the server's answer; rejects with either's error. */
