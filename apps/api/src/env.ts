@@ -39,6 +39,11 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
 
     // Bodies over this are answered 413 before a byte of them is parsed.
     LIMIT_MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
+    // A messages.import request (NDJSON, parsed as it streams, all or nothing): larger ones get 413.
+    // Its rows wait in memory until the sessions are locked (about the body's size, per import in
+    // flight). At about 600 bytes a message the default holds some 100,000 messages; import more as
+    // several requests (the client's importMessages does).
+    LIMIT_MAX_IMPORT_BYTES: positiveInt(64 * 1024 * 1024),
     LIMIT_MAX_CONTENT_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxContentBytes),
     LIMIT_MAX_JSON_BYTES: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonBytes),
     LIMIT_MAX_JSON_DEPTH: positiveInt(DEFAULT_CONTENT_LIMITS.maxJsonDepth),

@@ -38,6 +38,7 @@ export type ApiServerConfig = AuthConfig &
     | 'API_EXPOSE_STACK_TRACES'
     | 'READINESS_TIMEOUT_MS'
     | 'LIMIT_MAX_BODY_BYTES'
+    | 'LIMIT_MAX_IMPORT_BYTES'
     | 'LIMIT_MAX_BATCH_CALLS'
     | 'LIMIT_ANONYMOUS_CONCURRENCY'
     | 'LIMIT_ANONYMOUS_QUEUE'
@@ -78,6 +79,7 @@ const TRPC_BASE_PATH = '/trpc';
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const METRICS_PATH = '/metrics';
 const OPENAPI_PATH = '/openapi.json';
+const IMPORT_PATH = `${TRPC_BASE_PATH}/messages.import`;
 // What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
 const TRPC_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS']);
 
@@ -112,22 +114,29 @@ export function createApiServer({
     readiness,
     metrics,
   });
-  const trpcHandler = createTrpcHttpHandler({
+  // What both tRPC handlers share: the router, the context, errors' retry hints and logging.
+  const trpcOptions = {
     router: appRouter,
     endpoint: TRPC_BASE_PATH,
     createContext: context,
-    maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
-    // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
-    // chunked body is cut off too, not only one that declares its length.
-    maxBodySize: config.LIMIT_MAX_BODY_BYTES,
-    responseMeta({ errors }) {
+    responseMeta({ errors }: { errors: TRPCError[] }) {
       if (errors.some((error) => error.code === 'SERVICE_UNAVAILABLE')) return { headers: { 'retry-after': '1' } };
       const retryAfter = errors
         .map((error) => (error.cause instanceof DomainError ? error.cause.details?.retryAfterSeconds : undefined))
         .find((seconds) => typeof seconds === 'number');
       return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
     },
-    onError({ error, path, type, req }) {
+    onError({
+      error,
+      path,
+      type,
+      req,
+    }: {
+      error: TRPCError;
+      path: string | undefined;
+      type: string;
+      req: IncomingMessage;
+    }) {
       const fields = { requestId: req.headers[REQUEST_ID_HEADER], procedure: path, type, code: error.code };
       if (getHTTPStatusCodeFromError(error) >= 500) {
         logger.error({ ...fields, err: error }, 'procedure failed');
@@ -135,6 +144,21 @@ export function createApiServer({
         logger.info({ ...fields, message: error.message }, 'procedure rejected the request');
       }
     },
+  };
+  const trpcHandler = createTrpcHttpHandler({
+    ...trpcOptions,
+    maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
+    // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
+    // chunked body is cut off too, not only one that declares its length.
+    maxBodySize: config.LIMIT_MAX_BODY_BYTES,
+  });
+  // messages.import streams a body of up to LIMIT_MAX_IMPORT_BYTES (NDJSON, parsed as it arrives,
+  // never held whole): the same router and context behind a handler whose only difference is
+  // that limit, for that one path, so every other procedure keeps LIMIT_MAX_BODY_BYTES.
+  const importHandler = createTrpcHttpHandler({
+    ...trpcOptions,
+    allowBatching: false,
+    maxBodySize: config.LIMIT_MAX_IMPORT_BYTES,
   });
 
   const restHandler = createRestHandler({
@@ -173,9 +197,11 @@ export function createApiServer({
     if (path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`)) {
       // A declared length over the limit is refused before reading (or parsing) any of it, in
       // tRPC's error shape: a typed client would otherwise fail with "Unable to transform response".
-      if (Number(req.headers['content-length'] ?? 0) > config.LIMIT_MAX_BODY_BYTES) {
+      const isImport = path === IMPORT_PATH;
+      const maxBody = isImport ? config.LIMIT_MAX_IMPORT_BYTES : config.LIMIT_MAX_BODY_BYTES;
+      if (Number(req.headers['content-length'] ?? 0) > maxBody) {
         res.setHeader('connection', 'close');
-        sendTrpcError(res, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${config.LIMIT_MAX_BODY_BYTES} bytes`);
+        sendTrpcError(res, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${maxBody} bytes`);
         return;
       }
       // tRPC turns the request into a fetch Request, whose constructor throws on TRACE, CONNECT
@@ -185,7 +211,7 @@ export function createApiServer({
         sendTrpcError(res, 405, 'METHOD_NOT_SUPPORTED', `${req.method} is not supported; use GET or POST`);
         return;
       }
-      await trpcHandler(req, res);
+      await (isImport ? importHandler : trpcHandler)(req, res);
       return;
     }
     if (await accountHttp(req, res, path, requestId)) return;

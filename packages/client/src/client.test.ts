@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { useApiServer } from '../test/api-server.ts';
 import { recordingFetch } from '../test/recording-fetch.ts';
-import { createThreadstoreClient, isThreadstoreClientError, type ThreadstoreClientError } from './index.ts';
+import {
+  createThreadstoreClient,
+  importMessages,
+  isThreadstoreClientError,
+  type ThreadstoreClientError,
+} from './index.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const SERVER_CONFIG = {
@@ -137,6 +142,39 @@ describe('createThreadstoreClient against the API over HTTP', () => {
     expect(outcomes.map((outcome) => outcome.status === 'rejected' && outcome.reason.data?.code)).toEqual(
       ids.map(() => 'NOT_FOUND'),
     );
+  });
+
+  it('imports NDJSON larger than one request as several, each all or nothing, and a re-run stores nothing twice', async () => {
+    const anonymousId = crypto.randomUUID();
+    const client = createThreadstoreClient({ url: api.url, auth: { anonymousId } });
+    const sessions = [await client.sessions.create.mutate({}), await client.sessions.create.mutate({})];
+    async function* lines() {
+      for (let i = 0; i < 3_000; i++) {
+        yield {
+          sessionId: sessions[i % 2]!.id,
+          role: 'user' as const,
+          content: `imported ${i}`,
+          clientMessageId: `c-${i}`,
+        };
+      }
+    }
+    // Bigger than the server's LIMIT_MAX_BODY_BYTES, which messages.import does not use.
+    const first = await importMessages(client, lines(), { requestBytes: 100_000 });
+    expect(first.requests.length).toBeGreaterThan(1);
+    expect(first).toMatchObject({ imported: 3_000, unchanged: 0 });
+    const history = await client.messages.history.query({ sessionId: sessions[1]!.id, limit: 2 });
+    expect(history.items.map((m) => [m.seq, m.content])).toEqual([
+      [1_499, 'imported 2997'],
+      [1_500, 'imported 2999'],
+    ]);
+    const again = await importMessages(client, lines(), { requestBytes: 1_000_000 });
+    expect(again).toMatchObject({ imported: 0, unchanged: 3_000 });
+    // A bad line fails its request, naming the line, with the typed error.
+    const refused = await failureOf(
+      importMessages(client, [{ sessionId: crypto.randomUUID(), role: 'user', content: 'x', clientMessageId: 'x' }]),
+    );
+    expect(refused.data?.code).toBe('NOT_FOUND');
+    expect(refused.message).toBe('session not found (line 1)');
   });
 
   it('lets a message whose answer was lost be sent again without storing it twice', async () => {

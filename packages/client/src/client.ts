@@ -1,8 +1,11 @@
 import type { AppRouter } from '@threadstore/api';
+import type { TImportMessageLine, TImportMessagesOutput } from '@threadstore/contract';
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
+  isNonJsonSerializable,
   splitLink,
   TRPCClientError,
   type TRPCClient,
@@ -80,20 +83,19 @@ export function createThreadstoreClient({
   fetch,
   EventSource = globalThis.EventSource as EventSourceConstructor | undefined,
 }: ThreadstoreClientOptions): ThreadstoreClient {
-  const batchLink = httpBatchLink<AppRouter>({
-    url,
-    fetch,
-    maxURLLength: MAX_URL_LENGTH,
-    headers: async () => {
-      // Header names are case-insensitive: Headers folds them, so a differently spelled extra
-      // header cannot sit beside the credentials and be sent as a second value.
-      const merged = new Headers(typeof headers === 'function' ? await headers() : headers);
-      if (auth !== undefined) {
-        for (const [name, value] of Object.entries(await authHeaders(auth))) merged.set(name, value);
-      }
-      return Object.fromEntries(merged);
-    },
-  });
+  const requestHeaders = async () => {
+    // Header names are case-insensitive: Headers folds them, so a differently spelled extra
+    // header cannot sit beside the credentials and be sent as a second value.
+    const merged = new Headers(typeof headers === 'function' ? await headers() : headers);
+    if (auth !== undefined) {
+      for (const [name, value] of Object.entries(await authHeaders(auth))) merged.set(name, value);
+    }
+    return Object.fromEntries(merged);
+  };
+  const batchLink = httpBatchLink<AppRouter>({ url, fetch, maxURLLength: MAX_URL_LENGTH, headers: requestHeaders });
+  // A Blob or bytes (messages.import's NDJSON) cannot ride in a JSON batch: tRPC sends it alone,
+  // as application/octet-stream.
+  const binaryLink = httpLink<AppRouter>({ url, fetch, headers: requestHeaders });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -106,7 +108,7 @@ export function createThreadstoreClient({
           EventSource: EventSource ?? missingEventSource(),
           connectionParams: async () => (auth === undefined ? {} : await authHeaders(auth)),
         }),
-        false: batchLink,
+        false: splitLink({ condition: (op) => isNonJsonSerializable(op.input), true: binaryLink, false: batchLink }),
       }),
     ],
   });
@@ -137,6 +139,47 @@ async function authHeaders(auth: ThreadstoreAuth): Promise<HeaderValues> {
   }
   if ('apiKey' in auth) return { 'x-api-key': auth.apiKey };
   return { 'x-session-id': auth.anonymousId };
+}
+
+/** What `importMessages` sends per request at most, in bytes: half the server's default LIMIT_MAX_IMPORT_BYTES. */
+export const IMPORT_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Imports `lines` (any number, from an array or an async source such as a file being read)
+ * with `messages.import`, as NDJSON requests of at most `requestBytes` each, one after another.
+ * Each request is all or nothing; a failed one rejects with its error (naming its line within
+ * that request) and `imported` says how many requests had succeeded, so the caller can start
+ * again from there, or from the beginning: every line carries its key, so lines already stored
+ * come back `unchanged` and nothing is doubled.
+ */
+export async function importMessages(
+  client: ThreadstoreClient,
+  lines: Iterable<TImportMessageLine> | AsyncIterable<TImportMessageLine>,
+  { requestBytes = IMPORT_REQUEST_BYTES }: { requestBytes?: number } = {},
+): Promise<{ requests: TImportMessagesOutput[]; imported: number; unchanged: number }> {
+  const requests: TImportMessagesOutput[] = [];
+  const encoder = new TextEncoder();
+  let parts: Uint8Array[] = [];
+  let bytes = 0;
+  const send = async () => {
+    if (parts.length === 0) return;
+    const body = new Blob(parts as BlobPart[], { type: 'application/octet-stream' });
+    parts = [];
+    bytes = 0;
+    requests.push(await client.messages.import.mutate(body));
+  };
+  for await (const line of lines) {
+    const encoded = encoder.encode(`${JSON.stringify(line)}\n`);
+    if (bytes + encoded.length > requestBytes) await send();
+    parts.push(encoded);
+    bytes += encoded.length;
+  }
+  await send();
+  return {
+    requests,
+    imported: requests.reduce((sum, receipt) => sum + receipt.imported, 0),
+    unchanged: requests.reduce((sum, receipt) => sum + receipt.unchanged, 0),
+  };
 }
 
 /** Narrows a caught value to a failed Threadstore call, so `error.data?.code` is typed. */

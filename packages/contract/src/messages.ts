@@ -116,6 +116,36 @@ export const ZAppendManyMessagesOutput = z.object({ items: z.array(ZMessage) });
 export type TAppendManyMessagesOutput = z.infer<typeof ZAppendManyMessagesOutput>;
 
 /**
+ * One line of a `messages.import` stream (NDJSON: one JSON object per line). A message as
+ * `messages.append` takes it, with its session, and a `clientMessageId` it must have: the key is
+ * what makes re-sending a stream (or a part of one) harmless.
+ */
+export const ZImportMessageLine = ZNewMessage.extend({ sessionId: ZId, clientMessageId: ZLabel });
+export type TImportMessageLine = z.infer<typeof ZImportMessageLine>;
+
+/** What one session got from an import: its new messages' seqs (null when all were already stored). */
+export const ZImportedSession = z.object({
+  sessionId: ZId,
+  imported: z.int().min(0),
+  unchanged: z.int().min(0),
+  firstSeq: ZSeq.nullable(),
+  lastSeq: ZSeq.nullable(),
+});
+export type TImportedSession = z.infer<typeof ZImportedSession>;
+
+/**
+ * The receipt of one import request (all or nothing): `imported` messages stored, `unchanged`
+ * lines whose key was already stored with the same message (a retry), per session in id order.
+ */
+export const ZImportMessagesOutput = z.object({
+  lines: z.int().min(0),
+  imported: z.int().min(0),
+  unchanged: z.int().min(0),
+  sessions: z.array(ZImportedSession),
+});
+export type TImportMessagesOutput = z.infer<typeof ZImportMessagesOutput>;
+
+/**
  * One page of a session's visible messages. Without `before` or `after`: the latest `limit`.
  * To scroll back, pass `before: items[0].seq`; to read on (or poll), `after: items.at(-1).seq`.
  */

@@ -57,6 +57,13 @@ const ID_CALLS: Record<string, (caller: Caller, ids: VictimIds) => Promise<unkno
   'messages.append': (c, { sessionId }) => c.messages.append({ sessionId, role: 'user', content: 'injected' }),
   'messages.appendMany': (c, { sessionId }) =>
     c.messages.appendMany({ sessionId, messages: [{ role: 'user', content: 'injected' }] }),
+  // An NDJSON body naming the victim's session (tRPC hands it to the procedure as a stream).
+  'messages.import': (c, { sessionId }) =>
+    c.messages.import(
+      new Blob([
+        `${JSON.stringify({ sessionId, role: 'user', content: 'injected', clientMessageId: 'injected' })}\n`,
+      ]).stream() as unknown as Uint8Array,
+    ),
   'messages.history': (c, { sessionId }) => c.messages.history({ sessionId }),
   'messages.get': (c, { messageId }) => c.messages.get({ id: messageId }),
   'messages.thread': (c, { messageId }) => c.messages.thread({ id: messageId }),

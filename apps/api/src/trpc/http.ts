@@ -15,6 +15,8 @@ export interface TrpcHttpOptions<TRouter extends AnyTRPCRouter> {
     options: CreateHTTPContextOptions,
   ) => Promise<Awaited<ReturnType<NonNullable<FetchOptions<TRouter>['createContext']>>>>;
   maxBatchSize?: number;
+  /** False refuses batched calls (a streamed body carries one call). */
+  allowBatching?: boolean;
   /** Bytes of request body read at most; tRPC answers 413 past it, counting as they arrive. */
   maxBodySize: number;
   responseMeta?: FetchOptions<TRouter>['responseMeta'];
@@ -39,7 +41,7 @@ export interface TrpcHttpOptions<TRouter extends AnyTRPCRouter> {
 export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(
   options: TrpcHttpOptions<TRouter>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { router, endpoint, createContext, maxBatchSize, maxBodySize, responseMeta, onError } = options;
+  const { router, endpoint, createContext, maxBatchSize, allowBatching, maxBodySize, responseMeta, onError } = options;
   return async (req, res) => {
     const request = incomingMessageToRequest(req, res, { maxBodySize });
     const response = await fetchRequestHandler<TRouter>({
@@ -47,6 +49,7 @@ export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(
       endpoint,
       req: request,
       ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
+      ...(allowBatching === undefined ? {} : { allowBatching }),
       ...(responseMeta === undefined ? {} : { responseMeta }),
       createContext: ({ info }) => createContext({ req, res, info }),
       onError:

@@ -8,3 +8,4 @@ export { MESSAGE_COLUMNS, toMessage, type MessageRow } from './rows.ts';
 export { messageSearchPage, messageSearchStatement, searchMessages, type MessageHitRow } from './search.ts';
 export { drainSearchQueue, indexQueuedMessages, type IndexedBatch } from './search-index.ts';
 export { editMessage, messageVersions } from './edit.ts';
+export { importMessages, importLineLimit } from './import.ts';

@@ -97,16 +97,27 @@ function requestHash(message: Record<string, unknown>): string {
   return hash('sha256', canonicalJson(message), 'hex');
 }
 
-/** Recursive, but only ever given values `prepareJson` has already bounded in depth. */
+/**
+ * Recursive, but only ever given values `prepareJson` has already bounded in depth. Written as
+ * loops over sorted keys (the default sort orders strings by UTF-16 code units, as `<` does)
+ * rather than entries, filter, sort with a comparator, map and join: the same text, in about a
+ * third of the time, which showed once bulk import fingerprinted 50,000 messages a second.
+ */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
   }
-  return JSON.stringify(value) ?? 'null';
+  const object = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 /** `"001.50"` and `"1.5"` are the same cost (numeric stores both as 1.5): one spelling for the hash. */

@@ -4,6 +4,7 @@ import { clear, deleteOne } from './delete.ts';
 import { edit, versions } from './edit.ts';
 import { get } from './get.ts';
 import { history } from './history.ts';
+import { importStream } from './import.ts';
 import { rate } from './rate.ts';
 import { restore, undoClear } from './restore.ts';
 import { search } from './search.ts';
@@ -12,6 +13,7 @@ import { thread } from './thread.ts';
 export const messagesRouter = {
   append,
   appendMany,
+  import: importStream,
   history,
   get,
   thread,
