@@ -153,7 +153,7 @@ const COUNT_MESSAGES_OF_SESSIONS = `
 const CREATE_DOOMED = `
   create temporary table if not exists retention_doomed (
     id uuid primary key, target text not null, policy_id uuid not null, policy_scope text not null,
-    keep_for_days int not null
+    keep_for_days int not null, remaining int not null, dropped boolean not null default false
   )`;
 const CLEAR_DOOMED = `truncate pg_temp.retention_doomed`;
 const ANALYZE_DOOMED = `analyze pg_temp.retention_doomed`;
@@ -169,9 +169,16 @@ const ANALYZE_DOOMED = `analyze pg_temp.retention_doomed`;
 const HIDE_SESSIONS = `
   update chat_sessions set deleted_at = now(), version = version + 1 where id = any($1::uuid[]) and deleted_at is null`;
 
+/**
+ * Remembers the hidden sessions with their number of messages (an index-only count where the
+ * visibility map allows), which the sweep counts down: a session whose last message it has just
+ * deleted is deleted in the same batch, while its pages are still in the buffer cache (the
+ * foreign key's cascade probes the session_id index, and each dead entry's heap page).
+ */
 const REMEMBER_DOOMED = `
-  insert into pg_temp.retention_doomed (id, target, policy_id, policy_scope, keep_for_days)
-  select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[])`;
+  insert into pg_temp.retention_doomed (id, target, policy_id, policy_scope, keep_for_days, remaining)
+  select d.*, (select count(*) from chat_messages m where m.session_id = d.id)
+  from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[]) as d(id, target, policy_id, policy_scope, keep_for_days)`;
 
 /**
  * The messages of hidden sessions in the heap pages [$1, $2), with the entries still queued for
@@ -185,10 +192,28 @@ const SWEEP_MESSAGES = `
   with gone as (
     delete from chat_messages m using pg_temp.retention_doomed d
      where m.ctid >= $1::tid and m.ctid < $2::tid and m.session_id = d.id
-    returning m.id, d.target, d.policy_id, d.policy_scope, d.keep_for_days
+    returning m.id, m.session_id, d.target, d.policy_id, d.policy_scope, d.keep_for_days
   ),
-  unqueued as (delete from chat_message_search_queue q using gone where q.message_id = gone.id)
-  select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows from gone group by 1, 2, 3, 4`;
+  unqueued as (delete from chat_message_search_queue q using gone where q.message_id = gone.id),
+  tallied as (
+    update pg_temp.retention_doomed d set remaining = d.remaining - g.n
+      from (select session_id, count(*)::int as n from gone group by 1) g
+     where d.id = g.session_id
+    returning d.id, d.remaining
+  )
+  select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows,
+         (select coalesce(array_agg(id), '{}') from tallied where remaining <= 0) as emptied
+  from gone group by 1, 2, 3, 4`;
+
+/**
+ * A session the sweep has emptied: any message of its the sweep could not meet (one moved by an
+ * update behind it) goes by the session_id index, counted, before the session itself. Its search
+ * entries are left to the search sweep, which still has it (marked dropped).
+ */
+const DELETE_STRAGGLERS = `
+  with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id)
+  select session_id, count(*)::int as messages from gone group by 1`;
+const MARK_DROPPED = `update pg_temp.retention_doomed set dropped = true where id = any($1::uuid[])`;
 
 /** The search entries of hidden sessions in the heap pages [$1, $2) of chat_message_search (no FK). */
 const SWEEP_SEARCH = `
@@ -478,7 +503,12 @@ class Purge {
       const counts: Counted[] = [];
       const toCounts = (rows: (Policy & { rows: number })[]) =>
         rows.map((row) => ({ policy: row, messages: row.rows }));
-      if (doomed) counts.push(...toCounts(await this.#rows(SWEEP_MESSAGES, [from, to])));
+      if (doomed) {
+        const swept = await this.#rows<Policy & { rows: number; emptied: string[] }>(SWEEP_MESSAGES, [from, to]);
+        counts.push(...toCounts(swept));
+        const emptied = swept[0]?.emptied ?? [];
+        if (emptied.length > 0) counts.push(...(await this.#dropEmptied(emptied)));
+      }
       counts.push(
         ...toCounts(
           await this.#rows(deleteByPolicy('chat_messages', EXPIRED_SOFT_DELETED_MESSAGES), [this.#cutoff, from, to]),
@@ -486,6 +516,26 @@ class Purge {
       );
       return counts;
     });
+  }
+
+  /** Deletes sessions the sweep has just emptied, in its batch; counts them and any stragglers. */
+  async #dropEmptied(ids: string[]): Promise<Counted[]> {
+    const locked = await this.#rows<Policy & { id: string }>(LOCK_EXPIRED_SESSIONS, [this.#cutoff, ids]);
+    if (locked.length === 0) return [];
+    const lockedIds = locked.map((session) => session.id);
+    const stragglers = await this.#rows<{ session_id: string; messages: number }>(DELETE_STRAGGLERS, [lockedIds]);
+    await this.#client.query(DELETE_SESSIONS, [lockedIds]);
+    await this.#client.query(MARK_DROPPED, [lockedIds]);
+    const messagesOf = new Map(stragglers.map((row) => [row.session_id, row.messages]));
+    const policyOf = new Map(
+      (
+        await this.#rows<Policy & { id: string }>(
+          `select id, target, policy_id, policy_scope, keep_for_days from pg_temp.retention_doomed where id = any($1::uuid[])`,
+          [lockedIds],
+        )
+      ).map((session) => [session.id, session]),
+    );
+    return lockedIds.map((id) => ({ policy: policyOf.get(id)!, sessions: 1, messages: messagesOf.get(id) ?? 0 }));
   }
 
   /** The same pass over chat_message_search for the hidden sessions' entries. */
@@ -506,7 +556,8 @@ class Purge {
     let after: string | null = null;
     while (!this.#context.signal.aborted) {
       const doomed: (Policy & { id: string })[] = await this.#rows(
-        `select * from pg_temp.retention_doomed where ($1::uuid is null or id > $1) order by id limit $2`,
+        `select id, target, policy_id, policy_scope, keep_for_days from pg_temp.retention_doomed
+          where not dropped and ($1::uuid is null or id > $1) order by id limit $2`,
         [after, Math.min(batchSize, DROP_SESSIONS_PER_BATCH)],
       );
       if (doomed.length === 0) return;
