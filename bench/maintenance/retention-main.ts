@@ -121,6 +121,7 @@ try {
       walCompression: bestCompression,
     },
     { name: 'sweep, default pause (1)', job: current, walCompression: 'off' },
+    { name: 'sweep, pause 3', job: withPayload(current, { pause: 3 }), walCompression: 'off' },
   ];
   const shipped = variants[3]!;
   if (!args.quick) log(`data set: ${shapeName}`);
@@ -177,7 +178,12 @@ try {
   const corpus = makeCorpus();
   const impacts = new Map<string, (ImpactRound & { load: number })[]>();
   for (let round = 1; round <= impactRounds; round += 1) {
-    const order = round % 2 === 1 ? [variants[0]!, shipped] : [shipped, variants[0]!];
+    // The API rounds compare the baseline with the shipped default (with --variants: the chosen ones but "pause 0").
+    const measured =
+      args.variants === undefined
+        ? [variants[0]!, shipped]
+        : chosen.filter((v) => v === variants[0] || v !== variants[1]);
+    const order = round % 2 === 1 ? measured : [...measured].reverse();
     for (const variant of order) {
       const result = await onFreshCopy(variant.walCompression, async (orm, client) => {
         const api = await startApi(db.url, API_POOL_MAX);
