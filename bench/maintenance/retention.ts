@@ -218,6 +218,7 @@ export async function measureRetention(
   await recordBefore(client, startedAt);
   await client.query('checkpoint');
   const checkpoints0 = await checkpointCount(client);
+  const stats0 = await walStats(client);
   const wal0 = await walPosition(client);
   // The position after each batch, to split the WAL by phase; one quick query per batch.
   const phaseEnds = new Map<string, string>();
@@ -234,6 +235,7 @@ export async function measureRetention(
   );
   const cpu1 = cpuSnapshot(postmasterPid);
   const wal1 = await walPosition(client);
+  const stats1 = await walStats(client);
   const checkpoints = (await checkpointCount(client)) - checkpoints0;
   const phaseWalBytes: Record<string, number> = {};
   let phaseStart = wal0;
@@ -243,7 +245,11 @@ export async function measureRetention(
   }
   return {
     ...summarize(run),
-    wal: await walWritten(client, wal0, wal1),
+    wal: {
+      ...(await walWritten(client, wal0, wal1)),
+      fullPageImages: stats1.fpi - stats0.fpi,
+      records: stats1.records - stats0.records,
+    },
     phaseWalBytes,
     checkpoints,
     ...(await checkPurge(client, startedAt, run.result.details, { exact: true })),
@@ -302,12 +308,23 @@ async function checkpointCount(client: pg.Client): Promise<number> {
   return Number(rows[0]!.count);
 }
 
+/** pg_stat_wal's counters (PostgreSQL 14 and later). */
+async function walStats(client: pg.Client): Promise<{ fpi: number; records: number }> {
+  const { rows } = await client.query<{ fpi: string; records: string }>(
+    'select wal_fpi as fpi, wal_records as records from pg_stat_wal',
+  );
+  return { fpi: Number(rows[0]!.fpi), records: Number(rows[0]!.records) };
+}
+
 async function walPosition(client: pg.Client): Promise<string> {
   return (await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
 }
 
 export interface WalWritten {
   bytes: number;
+  /** Full-page images and WAL records written meanwhile, server-wide (pg_stat_wal). */
+  fullPageImages?: number;
+  records?: number;
   /** Of `bytes`, full-page images; null where pg_walinspect cannot be used. */
   fullPageImageBytes: number | null;
   /** The largest resource managers (Heap, Btree, …) by bytes written. */

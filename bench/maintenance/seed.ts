@@ -1,3 +1,4 @@
+import { FTS_SOURCE_CHARS } from '@threadstore/db';
 import pg from 'pg';
 import { makeCorpus, ownerIdSql, randomContent, sessionIdSql } from '../api/dataset.ts';
 import { learnerIdSql, liveAnonymousCount, liveCount, userIdSql, type MaintenanceShape } from './dataset.ts';
@@ -5,6 +6,7 @@ import { learnerIdSql, liveAnonymousCount, liveCount, userIdSql, type Maintenanc
 /** One connection per core: seeding is CPU-bound in PostgreSQL (mostly the generated tsvector). */
 const SEEDING_CONNECTIONS = 2;
 const CONTENT_POOL = 4_096;
+const SEARCH_SLICES = 40;
 
 /**
  * The plan of the data (sessions, memories, message contents) lives in its own schema, which the
@@ -55,8 +57,9 @@ export async function seedConversations(
     await insertSessions(client);
     await insertMessages(clients, shape, log, started);
     for (const { definition } of gin) await client.query(definition);
+    await indexForSearch(clients, log, started);
     await insertMemories(client);
-    await client.query('vacuum (analyze) chat_messages, chat_sessions, memories, users');
+    await client.query('vacuum (analyze) chat_messages, chat_message_search, chat_sessions, memories, users');
     await client.query('checkpoint');
 
     const [row] = (
@@ -222,19 +225,56 @@ async function insertMessages(
   await Promise.all(clients.map(work));
 }
 
+/**
+ * Every live message gets its search row, as the worker's search indexer would have written it
+ * shortly after the append: in the messages' time order, so the search table's pages interleave
+ * expired and live sessions' rows as the messages' pages do. Its GIN index is built once at the end.
+ */
+async function indexForSearch(clients: pg.Client[], log: (line: string) => void, started: number): Promise<void> {
+  const [client] = clients as [pg.Client];
+  const gin = await dropGinIndexes(client, 'chat_message_search');
+  const { rows } = await client.query<{ first: Date; last: Date }>(
+    'select min(created_at) as first, max(created_at) as last from chat_messages',
+  );
+  const first = rows[0]!.first.getTime();
+  const step = (rows[0]!.last.getTime() - first) / SEARCH_SLICES + 1;
+  // In time order: the two connections take consecutive slices, so the rows still arrive about in order.
+  let next = 0;
+  const work = async (c: pg.Client) => {
+    for (let slice = next++; slice < SEARCH_SLICES; slice = next++) {
+      await c.query(
+        `insert into chat_message_search (message_id, session_id, search_vector)
+         select id, session_id, to_tsvector('simple'::regconfig, left(content, ${FTS_SOURCE_CHARS}))
+         from chat_messages
+         where created_at >= to_timestamp($1::float8 / 1000) and created_at < to_timestamp($2::float8 / 1000)
+           and deleted_at is null
+         order by created_at`,
+        [first + slice * step, first + (slice + 1) * step],
+      );
+    }
+  };
+  await Promise.all(clients.map(work));
+  for (const { definition } of gin) await client.query(definition);
+  log(`  search rows written (${Math.round((performance.now() - started) / 1000)} s)`);
+}
+
 async function insertMemories(client: pg.Client): Promise<void> {
   await client.query(
-    `insert into memories (user_id, kind, content, source_message_id, created_at, updated_at)
-     select user_id, kind, 'Bench memory ' || j, source_message_id, created_at, created_at from ${PLAN}.memories`,
+    // Triggers are off on the seeding connections (replica role), so the lineage its trigger would
+    // default to the row's id is set here.
+    `insert into memories (id, lineage_id, user_id, kind, content, source_message_id, created_at, updated_at)
+     select id, id, user_id, kind, 'Bench memory ' || j, source_message_id, created_at, created_at
+     from (select gen_random_uuid() as id, * from ${PLAN}.memories) planned`,
   );
 }
 
-async function dropGinIndexes(client: pg.Client): Promise<{ definition: string }[]> {
+async function dropGinIndexes(client: pg.Client, table = 'chat_messages'): Promise<{ definition: string }[]> {
   const gin = (
     await client.query<{ name: string; definition: string }>(
       `select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) as definition
        from pg_index join pg_class on pg_class.oid = indexrelid join pg_am on pg_am.oid = pg_class.relam
-       where indrelid = 'chat_messages'::regclass and amname = 'gin'`,
+       where indrelid = $1::regclass and amname = 'gin'`,
+      [table],
     )
   ).rows;
   for (const { name } of gin) await client.query(`drop index ${name}`);

@@ -12,6 +12,11 @@ export const retentionPayload = z
      */
     batchSize: z.number().int().min(1).max(10_000).default(5_000),
     /**
+     * After each batch of the heap sweeps the run idles for this many times the batch's own time:
+     * 0 runs flat out; 1 leaves the server half of the time it would have taken, for the API.
+     */
+    pause: z.number().min(0).max(20).default(1),
+    /**
      * With `dryRun`: policy changes to count as if they were made (admin `retention.preview`,
      * `pnpm jobs policy preview`). They are applied in a transaction that is rolled back.
      */

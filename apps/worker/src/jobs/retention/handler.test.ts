@@ -107,6 +107,20 @@ class World {
     );
   }
 
+  /** Every message queued for search indexing, as if the indexer had not reached them yet. */
+  async queueAllForSearch(): Promise<void> {
+    await this.#pool.query(`insert into chat_message_search_queue (message_id) select id from chat_messages`);
+  }
+
+  /** Queued search entries whose message is gone. */
+  async orphanedQueueEntries(): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>(
+      `select count(*)::int as n from chat_message_search_queue q
+        where not exists (select from chat_messages m where m.id = q.message_id)`,
+    );
+    return rows[0]!.n;
+  }
+
   /** An earlier version of every message, as if each had been edited once (messages.edit). */
   async editAllOnce(): Promise<void> {
     await this.#pool.query(
@@ -307,6 +321,7 @@ describe('retention, a real run', () => {
     const world = await World.on(testDb.orm);
     const expected = await seedPolicyTable(world);
     await world.indexAllForSearch();
+    await world.queueAllForSearch();
     await world.editAllOnce();
     // Every message rated (messages.rate): a purged message's rating goes with it.
     const em = testDb.orm.em.fork();
@@ -318,6 +333,7 @@ describe('retention, a real run', () => {
     // Whole sessions and single soft-deleted messages alike take their search entries and their
     // earlier versions with them.
     expect(await world.orphanedSearchEntries()).toBe(0);
+    expect(await world.orphanedQueueEntries()).toBe(0);
     expect(await world.orphanedVersions()).toBe(0);
     const [ratings] = await em.execute<{ orphaned: string; kept: string; messages: string }[]>(
       `select (select count(*) from message_ratings r where not exists (select from chat_messages m where m.id = r.message_id)) as orphaned,
@@ -363,37 +379,81 @@ describe('retention, a dry run', () => {
 describe('retention in batches', () => {
   const testDb = useTestDatabase();
 
-  it('empties a session larger than a batch over several batches, hiding it from the first; a rerun finishes it', async () => {
+  it('hides the expired sessions before deleting any message; a run stopped then leaves them whole, and a rerun deletes and counts them', async () => {
     const world = await World.on(testDb.orm);
     const user = await world.user();
-    const large = await world.session('large-expired', { user }, { inactiveDays: 120, messages: 25 });
+    const expired = await world.session('expired', { user }, { inactiveDays: 120, messages: 25 });
     await world.session('live', { user }, { inactiveDays: 1, messages: 25 });
+    const stop = new AbortController();
+
+    const first = await runHandler(
+      retentionJob,
+      testDb.orm,
+      {},
+      { signal: stop.signal, onProgress: () => stop.abort() },
+    );
+
+    expect(first.result.details).toMatchObject({ stoppedEarly: true, batches: 1 });
+    expect(await sessionState(expired)).toEqual([{ hidden: true, messages: 25 }]);
+    const rerun = await runHandler(retentionJob, testDb.orm, {});
+    expect((await world.survivors()).sessions).toEqual(['live']);
+    expect(rerun.result.details.targets).toMatchObject({ inactive_sessions: { sessions: 1, messages: 25 } });
+  });
+
+  it('sweeps the heap a slice at a time: a run stopped mid-sweep leaves a hidden, half-emptied session, and a rerun finishes and counts the rest', async () => {
+    const world = await World.on(testDb.orm);
+    const user = await world.user();
+    // Long contents spread the messages over several heap pages; a batch of 10 rows starts with one-page slices.
+    const large = await world.session('large-expired', { user }, { inactiveDays: 120, messages: 60 });
+    await world.session('live-too', { user }, { inactiveDays: 1, messages: 25 });
+    const pool = await testDb.orm.em.getConnection().getNativeClient();
+    await pool.query(
+      `update chat_messages m set content = m.content || (select string_agg(md5(random()::text || m.id::text || g), '') from generate_series(1, 30) g)`,
+    );
+    await pool.query('vacuum full chat_messages');
     await world.indexAllForSearch();
     const stop = new AbortController();
 
     const first = await runHandler(
       retentionJob,
       testDb.orm,
-      { batchSize: 10 },
-      { signal: stop.signal, onProgress: () => stop.abort() },
+      { batchSize: 10, pause: 0 },
+      {
+        signal: stop.signal,
+        // Stops after the first sweep batch that deleted something (earlier tests' rows come first).
+        onProgress: (details) => {
+          const { inactive_sessions: deleted } = details.targets as Record<string, { messages: number }>;
+          if (deleted!.messages > 0) stop.abort();
+        },
+      },
     );
-
-    expect(first.progress).toHaveLength(1);
-    expect(first.result.details).toMatchObject({ stoppedEarly: true, batches: 1 });
-    const pool = await testDb.orm.em.getConnection().getNativeClient();
-    const { rows } = await pool.query<{ deleted: boolean; messages: number }>(
-      `select s.deleted_at is not null as deleted, (select count(*)::int from chat_messages m where m.session_id = s.id) as messages
-       from chat_sessions s where s.id = $1`,
-      [large],
-    );
-    expect(rows).toEqual([{ deleted: true, messages: 15 }]);
+    expect(first.result.details).toMatchObject({ stoppedEarly: true });
+    const [state] = await sessionState(large);
+    expect(state!.hidden).toBe(true);
+    expect(state!.messages).toBeGreaterThan(0);
+    expect(state!.messages).toBeLessThan(60);
+    expect(first.result.details.targets).toMatchObject({
+      inactive_sessions: { sessions: 0, messages: 60 - state!.messages },
+    });
 
     const rerun = await runHandler(retentionJob, testDb.orm, { batchSize: 10 });
 
-    expect((await world.survivors()).sessions).toEqual(['live']);
+    expect((await world.survivors()).sessions).toEqual(['live', 'live-too']);
     expect(await world.orphanedSearchEntries()).toBe(0);
-    expect(rerun.result.details.targets).toMatchObject({ inactive_sessions: { sessions: 1, messages: 15 } });
+    expect(rerun.result.details.targets).toMatchObject({
+      inactive_sessions: { sessions: 1, messages: state!.messages },
+    });
   });
+
+  async function sessionState(id: string) {
+    const pool = await testDb.orm.em.getConnection().getNativeClient();
+    const { rows } = await pool.query<{ hidden: boolean; messages: number }>(
+      `select s.deleted_at is not null as hidden, (select count(*)::int from chat_messages m where m.session_id = s.id) as messages
+       from chat_sessions s where s.id = $1`,
+      [id],
+    );
+    return rows;
+  }
 
   it('skips a batch that waits out the lock timeout on rows another transaction holds, leaving them to the next run', async () => {
     const world = await World.on(testDb.orm);
@@ -405,7 +465,9 @@ describe('retention in batches', () => {
 
       const { result } = await runHandler(retentionJob, testDb.orm, {});
 
-      expect(result.details).toMatchObject({ lockConflicts: 1, targets: { inactive_sessions: { sessions: 0 } } });
+      // The sweep's slice holding those rows waits out the lock, then so does the last step, which
+      // looks for the session's rows by index before deleting it.
+      expect(result.details).toMatchObject({ lockConflicts: 2, targets: { inactive_sessions: { sessions: 0 } } });
     } finally {
       await locker.query('rollback');
       locker.release();

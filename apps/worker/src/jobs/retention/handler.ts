@@ -41,13 +41,34 @@ const PURGE_TARGETS: readonly PurgeTarget[] = [
 /**
  * Each batch waits 5 s at most for a row lock, so it never queues behind a long transaction; and
  * a batch is a few thousand rows, so one running for a minute is stuck, not busy.
+ *
+ * A batch commits without waiting for its WAL to reach disk (`synchronous_commit = off`): the
+ * WAL writer flushes it within a few hundred milliseconds, and meanwhile the API's commits do not
+ * queue behind retention's fsyncs (one per batch, hundreds per run). A crash can lose only the
+ * last batches, whose rows are still expired and go in the next run; and the run's receipt, which
+ * counts them, is written after the batches with a synchronous commit, which flushes every WAL
+ * record before it: a receipt never counts a batch that a crash could undo.
  */
-const BEGIN_BATCH = `begin; set local lock_timeout = '5s'; set local statement_timeout = '60s'`;
+const BEGIN_BATCH = `begin; set local lock_timeout = '5s'; set local statement_timeout = '60s'; set local synchronous_commit = off`;
 /**
  * Rows per heap page assumed for a table PostgreSQL has not analyzed yet. Erring dense keeps a
  * heap slice near the batch size: no row of these tables fits more than about this many per page.
  */
 const DENSE_ROWS_PER_PAGE = 100;
+/**
+ * What a sweep batch aims to take. A batch's WAL (mostly the full images of the pages it dirties)
+ * is flushed and written at once; a few tens of milliseconds of it at a time keep the API's
+ * commits, which wait on the same WAL, from queueing behind a long burst.
+ */
+const TARGET_BATCH_MS = 50;
+/** No slice is larger than this (8 MiB of heap), however fast the batches go. */
+const MAX_SLICE_PAGES = 1_024;
+/**
+ * Sessions deleted per transaction once swept. Each costs a probe of the session_id index per
+ * message it had (the foreign key's cascade finds their dead index entries), about 400 on
+ * average, so a batch of 50 is a few tens of milliseconds.
+ */
+const DROP_SESSIONS_PER_BATCH = 50;
 
 /** Every statement below takes the run's cutoff as $1. */
 const CUTOFF = '$1::timestamptz';
@@ -124,11 +145,85 @@ const COUNT_MESSAGES_OF_SESSIONS = `
   select session_id, count(*)::int as messages from chat_messages where session_id = any($1::uuid[]) group by 1`;
 
 /**
- * Deleted before their sessions, so the receipt counts them (the FK cascade would not say). Their
- * search entries go in the same statement: that table has no foreign key (a per-row trigger on
- * every deleted message is what made retention slow), so nothing else would remove them. Their
- * earlier versions (chat_message_versions) go with the session, by its cascading foreign key;
- * single messages purged below take theirs in the same statement, like their search entries.
+ * The sessions a run deletes, with the policy each expired under: filled while they are hidden,
+ * read by every slice of the heap sweeps (a hash join), dropped with the connection. Temporary,
+ * so it writes no WAL; a run killed half-way loses it, and the next run finds the same sessions
+ * again (hidden sessions still match their expiry rule).
+ */
+const CREATE_DOOMED = `
+  create temporary table if not exists retention_doomed (
+    id uuid primary key, target text not null, policy_id uuid not null, policy_scope text not null,
+    keep_for_days int not null, remaining int not null, dropped boolean not null default false
+  )`;
+const CLEAR_DOOMED = `truncate pg_temp.retention_doomed`;
+const ANALYZE_DOOMED = `analyze pg_temp.retention_doomed`;
+
+/**
+ * Hides the expired sessions locked by LOCK_EXPIRED_SESSIONS the way a user's delete does, before
+ * any of their messages goes: their messages are deleted over the whole sweep, so from now on
+ * nobody reads or appends to a half-emptied conversation; the version bump makes a concurrent ORM
+ * update of one a CONFLICT. A hidden session still matches its expiry rule (inactivity is judged
+ * before the soft-delete grace), so a run killed half-way leaves it to the next one, which
+ * finishes it.
+ */
+const HIDE_SESSIONS = `
+  update chat_sessions set deleted_at = now(), version = version + 1 where id = any($1::uuid[]) and deleted_at is null`;
+
+/**
+ * Remembers the hidden sessions with their number of messages (an index-only count where the
+ * visibility map allows), which the sweep counts down: a session whose last message it has just
+ * deleted is deleted in the same batch, while its pages are still in the buffer cache (the
+ * foreign key's cascade probes the session_id index, and each dead entry's heap page).
+ */
+const REMEMBER_DOOMED = `
+  insert into pg_temp.retention_doomed (id, target, policy_id, policy_scope, keep_for_days, remaining)
+  select d.*, (select count(*) from chat_messages m where m.session_id = d.id)
+  from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::int[]) as d(id, target, policy_id, policy_scope, keep_for_days)`;
+
+/**
+ * The messages of hidden sessions in the heap pages [$1, $2), with the entries still queued for
+ * search indexing. Walking the heap in physical order dirties each page once for all the expired
+ * sessions whose rows it holds, where deleting session by session (through the session_id index)
+ * dirtied a page once per session on it, each time in a different transaction, and after every
+ * checkpoint in between wrote the whole page to the WAL again (98% of retention's WAL was such
+ * full-page images). Counted per governing policy for the receipt.
+ */
+const SWEEP_MESSAGES = `
+  with gone as (
+    delete from chat_messages m using pg_temp.retention_doomed d
+     where m.ctid >= $1::tid and m.ctid < $2::tid and m.session_id = d.id
+    returning m.id, m.session_id, d.target, d.policy_id, d.policy_scope, d.keep_for_days
+  ),
+  unqueued as (delete from chat_message_search_queue q using gone where q.message_id = gone.id),
+  tallied as (
+    update pg_temp.retention_doomed d set remaining = d.remaining - g.n
+      from (select session_id, count(*)::int as n from gone group by 1) g
+     where d.id = g.session_id
+    returning d.id, d.remaining
+  )
+  select target, policy_id, policy_scope, keep_for_days, count(*)::int as rows,
+         (select coalesce(array_agg(id), '{}') from tallied where remaining <= 0) as emptied
+  from gone group by 1, 2, 3, 4`;
+
+/**
+ * A session the sweep has emptied: any message of its the sweep could not meet (one moved by an
+ * update behind it) goes by the session_id index, counted, before the session itself. Its search
+ * entries are left to the search sweep, which still has it (marked dropped).
+ */
+const DELETE_STRAGGLERS = `
+  with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id)
+  select session_id, count(*)::int as messages from gone group by 1`;
+const MARK_DROPPED = `update pg_temp.retention_doomed set dropped = true where id = any($1::uuid[])`;
+
+/** The search entries of hidden sessions in the heap pages [$1, $2) of chat_message_search (no FK). */
+const SWEEP_SEARCH = `
+  delete from chat_message_search x using pg_temp.retention_doomed d
+   where x.ctid >= $1::tid and x.ctid < $2::tid and x.session_id = d.id`;
+
+/**
+ * The last step for swept sessions: anything of theirs the sweep did not meet (a row moved behind
+ * the sweep by an update while it ran) goes by the session_id indexes, counted like the rest,
+ * then the sessions themselves (their earlier message versions, ratings and shares by cascade).
  */
 const DELETE_MESSAGES_OF_SESSIONS = `
   with gone as (delete from chat_messages where session_id = any($1::uuid[]) returning session_id),
@@ -136,24 +231,6 @@ const DELETE_MESSAGES_OF_SESSIONS = `
   select session_id, count(*)::int as messages from gone group by 1`;
 
 const DELETE_SESSIONS = `delete from chat_sessions where id = any($1::uuid[])`;
-
-/**
- * A session with more messages than a batch is emptied over several transactions. Its first
- * batch hides it the way a user's delete does, so from then on nobody reads or appends to a
- * half-emptied conversation; the version bump makes a concurrent ORM update of it a CONFLICT. It
- * still matches its expiry rule (inactivity is judged before the soft-delete grace), so a run
- * killed half-way leaves it to the next one, which finishes it.
- */
-const HIDE_SESSION = `
-  update chat_sessions set deleted_at = now(), version = version + 1 where id = $1 and deleted_at is null`;
-
-const DELETE_SOME_MESSAGES = `
-  with gone as (
-    delete from chat_messages where id in (select id from chat_messages where session_id = $1 limit $2) returning id
-  ),
-  unindexed as (delete from chat_message_search where message_id in (select id from gone)),
-  unversioned as (delete from chat_message_versions where message_id in (select id from gone))
-  select count(*)::int as messages from gone`;
 
 /**
  * Soft-deleted messages past the grace period of their session's policy in the heap pages
@@ -193,6 +270,7 @@ const deleteByPolicy = (table: HeapTable, doomed: string) => `
     table === 'chat_messages'
       ? `,
   unindexed as (delete from chat_message_search x using gone where x.message_id = gone.id),
+  unqueued as (delete from chat_message_search_queue q using gone where q.message_id = gone.id),
   unrated as (delete from message_ratings r using gone where r.message_id = gone.id),
   unversioned as (delete from chat_message_versions v using gone where v.message_id = gone.id)`
       : ''
@@ -209,7 +287,7 @@ const HEAP_GEOMETRY = `
          case when c.relpages > 0 and c.reltuples > 0 then c.reltuples / c.relpages end as rows_per_page
   from pg_class c where c.oid = $1::regclass`;
 
-type HeapTable = 'chat_messages' | 'memories';
+type HeapTable = 'chat_messages' | 'memories' | 'chat_message_search';
 
 interface Policy {
   target: PurgeTarget;
@@ -275,7 +353,7 @@ class Receipt {
   }
 }
 
-type Phase = 'sessions' | 'soft_deleted_messages' | 'memories';
+type Phase = 'sessions' | 'sweep_messages' | 'sweep_search' | 'drop_sessions' | 'soft_deleted_messages' | 'memories';
 
 /** Deletes (or counts) everything expired as of `now()`, in short batches. */
 export async function purgeExpired({
@@ -293,8 +371,15 @@ export async function purgeExpired({
     if (previewing) await applyPreview(client, payload.preview);
     const { rows } = await client.query<{ cutoff: string }>(`select to_json(now()) #>> '{}' as cutoff`);
     const purge = new Purge(client, rows[0]!.cutoff, payload, { signal, logger, reportProgress });
-    await purge.sessions();
-    await purge.heap('soft_deleted_messages', 'chat_messages', EXPIRED_SOFT_DELETED_MESSAGES);
+    if (payload.dryRun) {
+      await purge.countSessions();
+      await purge.heap('soft_deleted_messages', 'chat_messages', EXPIRED_SOFT_DELETED_MESSAGES);
+    } else {
+      await purge.hideExpiredSessions();
+      await purge.sweepMessages();
+      await purge.sweepSearch();
+      await purge.dropSessions();
+    }
     await purge.heap('memories', 'memories', EXPIRED_MEMORIES);
     const projects = await purgeDeletedProjects(client, rows[0]!.cutoff, payload, signal);
     return { rowsAffected: purge.receipt.rows + projects, details: { ...purge.details(), deletedProjects: projects } };
@@ -316,6 +401,8 @@ class Purge {
   readonly #context: Pick<JobContext<RetentionPayload>, 'signal' | 'logger' | 'reportProgress'>;
   #batches = 0;
   #lockConflicts = 0;
+  /** Sessions hidden by this run, to be swept and deleted. */
+  #doomed = 0;
   #phase: Phase = 'sessions';
 
   constructor(
@@ -335,6 +422,7 @@ class Purge {
       dryRun: this.#payload.dryRun,
       cutoff: this.#cutoff,
       batchSize: this.#payload.batchSize,
+      pause: this.#payload.pause,
       batches: this.#batches,
       lockConflicts: this.#lockConflicts,
       stoppedEarly: this.#context.signal.aborted,
@@ -342,90 +430,194 @@ class Purge {
     };
   }
 
-  /** Walks the sessions by id, a window of `batchSize` at a time, deleting the expired ones. */
-  async sessions(): Promise<void> {
+  /** Walks the sessions by id, a window of `batchSize` at a time, counting the expired ones (dry run). */
+  async countSessions(): Promise<void> {
     this.#phase = 'sessions';
-    const { batchSize, dryRun } = this.#payload;
+    await this.#sessionWindows(async (expired) => {
+      const messages = await this.#rows<{ session_id: string; messages: number }>(COUNT_MESSAGES_OF_SESSIONS, [
+        expired.map((session) => session.id),
+      ]);
+      const messagesOf = new Map(messages.map((row) => [row.session_id, row.messages]));
+      await this.#record(
+        expired.map((session) => ({ policy: session, sessions: 1, messages: messagesOf.get(session.id) ?? 0 })),
+      );
+    });
+  }
+
+  /**
+   * Walks the sessions by id, a window of `batchSize` at a time: locks the expired ones (skipping
+   * any in use), hides them and remembers them (with the policy each expired under) for the sweeps.
+   * Hiding writes one small row per session; nothing is deleted yet.
+   */
+  async hideExpiredSessions(): Promise<void> {
+    this.#phase = 'sessions';
+    await this.#client.query(CREATE_DOOMED);
+    await this.#client.query(CLEAR_DOOMED);
+    await this.#sessionWindows(async (expired) => {
+      if (expired.length === 0) return;
+      await this.#batch(async () => {
+        const locked = await this.#rows<Policy & { id: string }>(LOCK_EXPIRED_SESSIONS, [
+          this.#cutoff,
+          expired.map((session) => session.id),
+        ]);
+        if (locked.length === 0) return [];
+        const ids = locked.map((session) => session.id);
+        await this.#client.query(HIDE_SESSIONS, [ids]);
+        await this.#client.query(REMEMBER_DOOMED, [
+          ids,
+          locked.map((session) => session.target),
+          locked.map((session) => session.policy_id),
+          locked.map((session) => session.policy_scope),
+          locked.map((session) => session.keep_for_days),
+        ]);
+        this.#doomed += locked.length;
+        return [];
+      });
+    });
+    await this.#client.query(ANALYZE_DOOMED);
+  }
+
+  async #sessionWindows(each: (expired: (Policy & { id: string })[]) => Promise<void>): Promise<void> {
+    const { batchSize } = this.#payload;
     let after: string | null = null;
     while (!this.#context.signal.aborted) {
       const [end]: { id: string }[] = await this.#rows(SESSION_WINDOW_END, [after, batchSize]);
       const windowEnd: string | null = end?.id ?? null;
-      const expired = await this.#rows<Policy & { id: string; last_seq: string }>(EXPIRED_SESSIONS_IN_WINDOW, [
-        this.#cutoff,
-        after,
-        windowEnd,
-      ]);
-      if (dryRun) await this.#countSessions(expired);
-      else await this.#deleteSessions(expired);
+      await each(
+        await this.#rows<Policy & { id: string }>(EXPIRED_SESSIONS_IN_WINDOW, [this.#cutoff, after, windowEnd]),
+      );
       if (windowEnd === null) return;
       after = windowEnd;
     }
   }
 
-  async #countSessions(expired: (Policy & { id: string })[]): Promise<void> {
-    const messages = await this.#rows<{ session_id: string; messages: number }>(COUNT_MESSAGES_OF_SESSIONS, [
-      expired.map((session) => session.id),
-    ]);
-    const messagesOf = new Map(messages.map((row) => [row.session_id, row.messages]));
-    await this.#record(
-      expired.map((session) => ({ policy: session, sessions: 1, messages: messagesOf.get(session.id) ?? 0 })),
-    );
-  }
-
   /**
-   * Deletes the expired sessions of a window in batches of whole sessions whose messages fit the
-   * batch size (by `last_seq`, an upper bound of their count); a larger session goes on its own.
+   * One pass over chat_messages in physical order: each slice deletes the messages of the hidden
+   * sessions and the expired soft-deleted messages of surviving sessions in the same transaction,
+   * so a heap page is dirtied (and written to the WAL in full after a checkpoint) once per run.
    */
-  async #deleteSessions(expired: (Policy & { id: string; last_seq: string })[]): Promise<void> {
-    const { batchSize } = this.#payload;
-    let next = 0;
-    while (next < expired.length && !this.#context.signal.aborted) {
-      if (Number(expired[next]!.last_seq) > batchSize) {
-        await this.#deleteLargeSession(expired[next]!.id);
-        next += 1;
-        continue;
+  async sweepMessages(): Promise<void> {
+    this.#phase = 'sweep_messages';
+    const doomed = this.#doomed > 0;
+    await this.#sweep('chat_messages', async (from, to) => {
+      const counts: Counted[] = [];
+      const toCounts = (rows: (Policy & { rows: number })[]) =>
+        rows.map((row) => ({ policy: row, messages: row.rows }));
+      if (doomed) {
+        const swept = await this.#rows<Policy & { rows: number; emptied: string[] }>(SWEEP_MESSAGES, [from, to]);
+        counts.push(...toCounts(swept));
+        const emptied = swept[0]?.emptied ?? [];
+        if (emptied.length > 0) counts.push(...(await this.#dropEmptied(emptied)));
       }
-      let end = next;
-      let messages = 0;
-      while (end < expired.length && messages + Number(expired[end]!.last_seq) <= batchSize) {
-        messages += Number(expired[end]!.last_seq);
-        end += 1;
-      }
-      await this.#deleteWholeSessions(expired.slice(next, end).map((session) => session.id));
-      next = end;
-    }
-  }
-
-  async #deleteWholeSessions(ids: string[]): Promise<void> {
-    await this.#batch(async () => {
-      const locked = await this.#rows<Policy & { id: string }>(LOCK_EXPIRED_SESSIONS, [this.#cutoff, ids]);
-      if (locked.length === 0) return [];
-      const lockedIds = locked.map((session) => session.id);
-      const messages = await this.#rows<{ session_id: string; messages: number }>(DELETE_MESSAGES_OF_SESSIONS, [
-        lockedIds,
-      ]);
-      await this.#client.query(DELETE_SESSIONS, [lockedIds]);
-      const messagesOf = new Map(messages.map((row) => [row.session_id, row.messages]));
-      return locked.map((session) => ({ policy: session, sessions: 1, messages: messagesOf.get(session.id) ?? 0 }));
+      counts.push(
+        ...toCounts(
+          await this.#rows(deleteByPolicy('chat_messages', EXPIRED_SOFT_DELETED_MESSAGES), [this.#cutoff, from, to]),
+        ),
+      );
+      return counts;
     });
   }
 
-  async #deleteLargeSession(id: string): Promise<void> {
+  /** Deletes sessions the sweep has just emptied, in its batch; counts them and any stragglers. */
+  async #dropEmptied(ids: string[]): Promise<Counted[]> {
+    const locked = await this.#rows<Policy & { id: string }>(LOCK_EXPIRED_SESSIONS, [this.#cutoff, ids]);
+    if (locked.length === 0) return [];
+    const lockedIds = locked.map((session) => session.id);
+    const stragglers = await this.#rows<{ session_id: string; messages: number }>(DELETE_STRAGGLERS, [lockedIds]);
+    await this.#client.query(DELETE_SESSIONS, [lockedIds]);
+    await this.#client.query(MARK_DROPPED, [lockedIds]);
+    const messagesOf = new Map(stragglers.map((row) => [row.session_id, row.messages]));
+    const policyOf = new Map(
+      (
+        await this.#rows<Policy & { id: string }>(
+          `select id, target, policy_id, policy_scope, keep_for_days from pg_temp.retention_doomed where id = any($1::uuid[])`,
+          [lockedIds],
+        )
+      ).map((session) => [session.id, session]),
+    );
+    return lockedIds.map((id) => ({ policy: policyOf.get(id)!, sessions: 1, messages: messagesOf.get(id) ?? 0 }));
+  }
+
+  /** The same pass over chat_message_search for the hidden sessions' entries. */
+  async sweepSearch(): Promise<void> {
+    if (this.#doomed === 0) return;
+    this.#phase = 'sweep_search';
+    await this.#sweep('chat_message_search', async (from, to) => {
+      await this.#client.query(SWEEP_SEARCH, [from, to]);
+      return [];
+    });
+  }
+
+  /** Deletes the swept sessions, a batch of them per transaction, counting them (and any stragglers). */
+  async dropSessions(): Promise<void> {
+    if (this.#doomed === 0) return;
+    this.#phase = 'drop_sessions';
     const { batchSize } = this.#payload;
+    let after: string | null = null;
     while (!this.#context.signal.aborted) {
-      const counts = await this.#batch(async () => {
-        const [session] = await this.#rows<Policy & { id: string }>(LOCK_EXPIRED_SESSIONS, [this.#cutoff, [id]]);
-        if (!session) return [];
-        await this.#client.query(HIDE_SESSION, [id]);
-        const [deleted] = await this.#rows<{ messages: number }>(DELETE_SOME_MESSAGES, [id, batchSize]);
-        const emptied = deleted!.messages < batchSize;
-        if (emptied) await this.#client.query(DELETE_SESSIONS, [[id]]);
-        return [{ policy: session, sessions: emptied ? 1 : 0, messages: deleted!.messages }];
+      const doomed: (Policy & { id: string })[] = await this.#rows(
+        `select id, target, policy_id, policy_scope, keep_for_days from pg_temp.retention_doomed
+          where not dropped and ($1::uuid is null or id > $1) order by id limit $2`,
+        [after, Math.min(batchSize, DROP_SESSIONS_PER_BATCH)],
+      );
+      if (doomed.length === 0) return;
+      after = doomed[doomed.length - 1]!.id;
+      const started = performance.now();
+      await this.#batch(async () => {
+        // Still expired (nobody restored it meanwhile); it is hidden, so it is in nobody's hands.
+        const locked = await this.#rows<{ id: string }>(LOCK_EXPIRED_SESSIONS, [
+          this.#cutoff,
+          doomed.map((session) => session.id),
+        ]);
+        if (locked.length === 0) return [];
+        const ids = locked.map((session) => session.id);
+        const stragglers = await this.#rows<{ session_id: string; messages: number }>(DELETE_MESSAGES_OF_SESSIONS, [
+          ids,
+        ]);
+        await this.#client.query(DELETE_SESSIONS, [ids]);
+        const messagesOf = new Map(stragglers.map((row) => [row.session_id, row.messages]));
+        const policyOf = new Map(doomed.map((session) => [session.id, session]));
+        return ids.map((id) => ({ policy: policyOf.get(id)!, sessions: 1, messages: messagesOf.get(id) ?? 0 }));
       });
-      // Done once it is gone; also when it is no longer expired, in use, or locked: the next run
-      // looks at it again.
-      if (counts?.[0]?.sessions !== 0) return;
+      await this.#pause(performance.now() - started);
     }
+  }
+
+  /**
+   * Walks `table`'s heap from its first page to its size at the start (rows added later are not
+   * expired), in TID-range slices, running `work` on each slice in its own batch. The slice grows
+   * or shrinks so a batch takes about TARGET_BATCH_MS, and after each batch the sweep idles for
+   * `pause` times as long: short transactions, and the server's time left to the API.
+   */
+  async #sweep(table: HeapTable, work: (from: string, to: string) => Promise<Counted[]>): Promise<void> {
+    const [geometry] = await this.#rows<{ pages: number; rows_per_page: number | null }>(HEAP_GEOMETRY, [table]);
+    const { pages, rows_per_page: rowsPerPage } = geometry!;
+    let slicePages = Math.max(1, Math.floor(this.#payload.batchSize / (rowsPerPage ?? DENSE_ROWS_PER_PAGE)));
+    for (let first = 0; first < pages && !this.#context.signal.aborted;) {
+      const last = Math.min(pages, first + slicePages);
+      const started = performance.now();
+      await this.#batch(() => work(`(${first},0)`, `(${last},0)`));
+      const elapsed = performance.now() - started;
+      first = last;
+      const scale = Math.min(2, Math.max(0.5, TARGET_BATCH_MS / Math.max(1, elapsed)));
+      slicePages = Math.max(1, Math.min(MAX_SLICE_PAGES, Math.round(slicePages * scale)));
+      await this.#pause(elapsed);
+    }
+  }
+
+  /** Idles `pause` times `batchMs`, waking early when the run is aborted. */
+  async #pause(batchMs: number): Promise<void> {
+    const ms = batchMs * this.#payload.pause;
+    if (ms <= 0 || this.#context.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#context.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#context.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /**

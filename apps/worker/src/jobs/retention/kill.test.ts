@@ -100,9 +100,10 @@ describe('retention in a worker process killed mid-run', () => {
         .filter((row) => row.title.startsWith('expired'))
         .reduce((n, r) => n + r.sessions, 0);
       expect(expiredLeft).toBeGreaterThan(0);
-      expect(expiredLeft).toBeLessThan(603);
-      // Only a large session being emptied may be partial, and it is hidden while it is.
-      expect(afterKill.filter((row) => row.partial > 0 && !(row.title === 'expired-large' && row.hidden))).toEqual([]);
+      // The killed run got somewhere: it had hidden expired sessions (the first step, before any delete).
+      expect(afterKill.filter((row) => row.title.startsWith('expired') && row.hidden).length).toBeGreaterThan(0);
+      // Only a hidden session may be partial (its messages go over the whole sweep).
+      expect(afterKill.filter((row) => row.partial > 0 && !row.hidden)).toEqual([]);
       expect(afterKill).toContainEqual({ title: 'kept', hidden: false, sessions: 100, messages: 1_000, partial: 0 });
       expect(await orphanedMessages()).toBe(0);
 
