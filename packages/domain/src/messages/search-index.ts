@@ -9,9 +9,10 @@ import { query } from './sql.ts';
  *     other. Why both ends: a bulk import (messages.import, 50,000 messages a second) queues far
  *     more than an indexer takes per second (to_tsvector costs ~90 µs a message), and taken
  *     oldest first, a message appended during the import waited behind the whole backlog (18–24 s
- *     in bench/import). The newest half keeps what people are writing now searchable within a
- *     batch or two; the oldest half keeps the backlog moving, so no message waits for ever
- *     (ids are UUIDv7: their order is the order they were stored in).
+ *     in bench/import). The newest half usually keeps what people are writing now searchable
+ *     within a batch or two (not always: an id that falls between newer imported ones waits for
+ *     the oldest half; a priority the indexer can see would need a column); the oldest half keeps
+ *     the backlog moving, so no message waits for ever (ids are UUIDv7: time-ordered).
  *  2. `indexed` computes their vectors and stores them. A message deleted (or purged) before its
  *     turn is left out: it would never be shown. A re-queued id is indexed again (the conversation loop re-queues an answer once it is final).
  * A batch that fails (a vector over PostgreSQL's 1 MB limit cannot happen: the text is cut at
