@@ -6,7 +6,7 @@ import { query } from './sql.ts';
  *  1. `batch` takes up to $1 queued message ids, half of them the newest and half the oldest,
  *     skipping ids another indexer has locked, so any number of indexers (the worker's loop, a
  *     manual job run) drain side by side without taking the same id twice or waiting on each
- *     other. Why both ends: a bulk import (messages.import, 50,000 messages a second) queues far
+ *     other. Why both ends: a bulk import (messages.import, ~24,000 messages a second measured) queues far
  *     more than an indexer takes per second (to_tsvector costs ~90 µs a message), and taken
  *     oldest first, a message appended during the import waited behind the whole backlog (18–24 s
  *     in bench/import). The newest half usually keeps what people are writing now searchable

@@ -377,16 +377,23 @@ describe('xp-rollup', () => {
     expect(learner).toMatchObject({ earnedXp: 65, totalXp: 65 });
   });
 
-  it('folds the rewards an incremental batch pays in that batch, and never again', async () => {
+  /**
+   * Past the first run's rebuild (a quiz for the second learner, settled), the first learner's
+   * three lessons in lesson-week's window (reward 50) and 240 XP for first-200 (reward 100),
+   * foldable but not yet folded: the next run folds them incrementally.
+   */
+  async function earnTwoRewardsIncrementally(): Promise<void> {
     const [ana, bo] = learners as [string, string];
-    // Past the first run's rebuild, so the rows below are folded incrementally.
     await award(em(), bo, 10, 'quiz', dayOf(1));
     await settle();
-    // Three lessons in lesson-week's window (reward 50), 240 XP for first-200 (reward 100).
     await award(em(), ana, 120, 'lesson', dayOf(2));
     await award(em(), ana, 80, 'lesson', dayOf(3));
     await award(em(), ana, 40, 'lesson', dayOf(4));
     await waitUntilFoldable();
+  }
+
+  it('folds the rewards an incremental batch pays in that batch, and never again', async () => {
+    await earnTwoRewardsIncrementally();
 
     const run = await rollUp();
 
@@ -409,13 +416,8 @@ describe('xp-rollup', () => {
   });
 
   it('rebuild counts the rewards incremental batches folded, also those above its horizon', async () => {
-    const [ana, bo] = learners as [string, string];
-    await award(em(), bo, 10, 'quiz', dayOf(1));
-    await settle();
-    await award(em(), ana, 120, 'lesson', dayOf(2));
-    await award(em(), ana, 80, 'lesson', dayOf(3));
-    await award(em(), ana, 40, 'lesson', dayOf(4));
-    await waitUntilFoldable();
+    const bo = learners[1]!;
+    await earnTwoRewardsIncrementally();
     // A transaction of this database that stays open: every horizon below is at or under its id.
     const open = em();
     await open.begin();
