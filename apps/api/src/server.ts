@@ -64,6 +64,8 @@ export interface ApiServerOptions {
   metrics?: ApiMetrics;
   /** The conversation loop's memories and (tests, benchmarks) responder. */
   chat?: Pick<LiveOptions, 'memories' | 'responderFor'>;
+  /** False leaves every tRPC call to tRPC's fetch adapter (tests comparing it with trpc/direct.ts). */
+  directCalls?: boolean;
 }
 
 export interface ApiServer {
@@ -92,6 +94,7 @@ export function createApiServer({
   rateLimiter,
   metrics = createApiMetrics({ orm }),
   chat = {},
+  directCalls = true,
 }: ApiServerOptions): ApiServer {
   // One status for every probe and health.check of this process, refreshed at most once a second.
   const readiness = createReadinessMonitor(orm, { timeoutMs: config.READINESS_TIMEOUT_MS, logger });
@@ -148,6 +151,7 @@ export function createApiServer({
   const trpcHandler = createTrpcHttpHandler({
     ...trpcOptions,
     maxBatchSize: config.LIMIT_MAX_BATCH_CALLS,
+    directCalls,
     // tRPC counts bytes as they arrive and answers 413 once they pass the limit, so an endless
     // chunked body is cut off too, not only one that declares its length.
     maxBodySize: config.LIMIT_MAX_BODY_BYTES,

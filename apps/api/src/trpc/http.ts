@@ -3,6 +3,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { fetchRequestHandler, type FetchHandlerRequestOptions } from '@trpc/server/adapters/fetch';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import type { CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
+import { createDirectCalls } from './direct.ts';
 
 type FetchOptions<TRouter extends AnyTRPCRouter> = FetchHandlerRequestOptions<TRouter>;
 
@@ -20,6 +21,11 @@ export interface TrpcHttpOptions<TRouter extends AnyTRPCRouter> {
   /** Bytes of request body read at most; tRPC answers 413 past it, counting as they arrive. */
   maxBodySize: number;
   responseMeta?: FetchOptions<TRouter>['responseMeta'];
+  /**
+   * Whether queries and mutations with JSON input skip tRPC's fetch adapter (see direct.ts); on
+   * unless a test compares the two paths.
+   */
+  directCalls?: boolean;
   /** Called with the Node request (not tRPC's fetch Request), as the standalone adapter does. */
   onError?: (
     options: Omit<Parameters<NonNullable<FetchOptions<TRouter>['onError']>>[0], 'req'> & { req: IncomingMessage },
@@ -42,7 +48,9 @@ export function createTrpcHttpHandler<TRouter extends AnyTRPCRouter>(
   options: TrpcHttpOptions<TRouter>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { router, endpoint, createContext, maxBatchSize, allowBatching, maxBodySize, responseMeta, onError } = options;
+  const direct = options.directCalls === false ? null : createDirectCalls(options);
   return async (req, res) => {
+    if (direct !== null && (await direct(req, res))) return;
     const request = incomingMessageToRequest(req, res, { maxBodySize });
     const response = await fetchRequestHandler<TRouter>({
       router,
