@@ -116,7 +116,10 @@ export function createDirectCalls<TRouter extends AnyTRPCRouter>(
       type,
       connectionParams: null,
       signal: controller.signal,
-      url: new URL(url, 'http://localhost'),
+      // Nothing here reads it; built only if something does.
+      get url() {
+        return new URL(url, 'http://localhost');
+      },
     };
     let ctx: Awaited<ReturnType<typeof createContext>> | undefined;
     let ctxError: TRPCError | undefined;

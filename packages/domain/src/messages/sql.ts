@@ -52,9 +52,22 @@ async function prepared<Row>(em: EntityManager, text: string, parameters: readon
   }
 }
 
-/** A few microseconds of hashing per call, against the parse and plan it saves. */
+/**
+ * The digest is computed once per text: the texts are few, and hashing a 2 KB statement on every
+ * call cost more than the lookup. Bounded all the same, so a caller that ever built texts with
+ * values in them would only lose the cache, never grow the process.
+ */
+const NAMES = new Map<string, string>();
+const MAX_NAMES = 1_000;
+
 function statementName(text: string): string {
-  return `threadstore_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+  let name = NAMES.get(text);
+  if (name === undefined) {
+    if (NAMES.size >= MAX_NAMES) NAMES.clear();
+    name = `threadstore_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+    NAMES.set(text, name);
+  }
+  return name;
 }
 
 /** Appends a value to a statement's parameters and returns its placeholder (`$3`). */
