@@ -272,6 +272,71 @@ describe('closing the server', () => {
   });
 });
 
+describe('closing the server under load', () => {
+  it('answers every request it accepted, refuses the rest cleanly, and announces what it stored', async () => {
+    const db = await createTestDatabase(inject('testPostgres'));
+    const orm = await db.createOrm();
+    const running = await start(orm);
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const visitor = { 'x-session-id': '3c1e8f0a-6b2d-4e7f-9a1b-0c2d3e4f5a6b', 'content-type': 'application/json' };
+    try {
+      const created = await post(agent, `${running.baseUrl}/trpc/sessions.create`, visitor, '{"title":"busy"}');
+      const sessionId = (JSON.parse(created.body) as { result: { data: { id: string } } }).result.data.id;
+      const outcomes = new Map<string, number>();
+      let acknowledged = 0;
+      let closing: Promise<void> | null = null;
+      // 16 keep-alive clients appending as fast as they can, until the server refuses them.
+      const clients = Array.from({ length: 16 }, async (_, client) => {
+        for (let i = 0; ; i += 1) {
+          const body = JSON.stringify({ sessionId, role: 'user', content: `${client}/${i}` });
+          const outcome = await post(agent, `${running.baseUrl}/trpc/messages.append`, visitor, body).then(
+            ({ status }) => String(status),
+            (error: NodeJS.ErrnoException) => error.code ?? 'error',
+          );
+          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+          if (outcome === '200') acknowledged += 1;
+          if (outcome !== '200') return;
+          if (acknowledged >= 100) closing ??= running.api.close();
+        }
+      });
+      await Promise.all(clients);
+      await closing;
+      // Nothing reset under a request, nothing answered with an error: the ones after the close
+      // found the port closed, which a client knows means "not received".
+      expect(Object.fromEntries(outcomes)).toEqual({ '200': acknowledged, ECONNREFUSED: 16 });
+      const [stored] = await orm.em
+        .fork()
+        .getConnection()
+        .execute<{ count: string }[]>('select count(*) as count from chat_messages where session_id = ?', [sessionId]);
+      expect(Number(stored!.count)).toBe(acknowledged);
+      expect(running.lines.filter((line) => line.level === 'warn' || line.level === 'error')).toEqual([]);
+    } finally {
+      agent.destroy();
+      await running.api.close();
+      await orm.close();
+      await db.drop();
+    }
+  });
+});
+
+function post(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent, method: 'POST', headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+    })
+      .on('error', reject)
+      .end(body);
+  });
+}
+
 function get(agent: Agent, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpRequest(url, { agent }, (response) => {

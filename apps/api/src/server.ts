@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { MikroORM } from '@threadstore/db';
 import type { Logger } from '@threadstore/runtime';
 import { getErrorShape, TRPCError } from '@trpc/server';
@@ -80,6 +80,8 @@ const TRPC_BASE_PATH = '/trpc';
 // Orchestrators poll these every few seconds; logging them at info would drown real traffic.
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 const METRICS_PATH = '/metrics';
+/** How long a closing server leaves idle keep-alive sockets to their clients' next request (answered, then closed). */
+const CLOSE_GRACE_MS = 300;
 const OPENAPI_PATH = '/openapi.json';
 const IMPORT_PATH = `${TRPC_BASE_PATH}/messages.import`;
 // What tRPC serves (queries GET, mutations POST) plus what a browser or proxy may ask first.
@@ -265,6 +267,17 @@ export function createApiServer({
   }
 
   let closing = false;
+  // Requests being answered, subscriptions aside (they last until the change feed ends them):
+  // close() lets these finish while the change feed can still announce what they commit, and
+  // before the caller closes the ORM under them.
+  const calls = new Set<Promise<void>>();
+  // Responses not yet finished, so close() can still mark them as the last on their socket.
+  const answering = new Set<ServerResponse>();
+  const subscriptions = new Set(
+    Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+      .filter(([, procedure]) => procedure._def.type === 'subscription')
+      .map(([name]) => `${TRPC_BASE_PATH}/${name}`),
+  );
   const server = createServer((req, res) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers);
@@ -275,12 +288,9 @@ export function createApiServer({
     const path = (req.url ?? '/').split('?', 1)[0]!;
     metrics.inFlight.inc();
 
-    res.once('finish', () => {
-      // A keep-alive socket that just finished its last in-flight request would otherwise stay
-      // open until keepAliveTimeout, holding close() (and the shutdown) back for seconds.
-      if (closing) setImmediate(() => server.closeIdleConnections());
-    });
+    answering.add(res);
     res.once('close', () => {
+      answering.delete(res);
       metrics.inFlight.dec();
       logger[PROBE_PATHS.has(path) || path === METRICS_PATH ? 'debug' : 'info'](
         {
@@ -295,12 +305,18 @@ export function createApiServer({
       );
     });
 
+    // While closing, a keep-alive socket carries this request and no other: the client opens its
+    // next connection elsewhere (to the process replacing this one) instead of racing our close.
+    if (closing) res.setHeader('connection', 'close');
     if (applyCors(req, res, config.CORS_ORIGINS)) return;
-    route(req, res, path, requestId).catch((error: unknown) => {
+    const call = route(req, res, path, requestId).catch((error: unknown) => {
       logger.error({ requestId, err: error }, 'request failed');
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, { error: 'internal_error', requestId });
     });
+    if (subscriptions.has(path)) return;
+    calls.add(call);
+    void call.finally(() => calls.delete(call));
   });
 
   return {
@@ -318,18 +334,30 @@ export function createApiServer({
       });
     },
     close: async () => {
-      // Subscriptions end and answers being generated here are stored as interrupted first;
+      closing = true;
+      // No new connections (a client trying one is refused: it knows its request was not
+      // received), and every answer from now on is the last on its keep-alive socket: busy
+      // clients get one more answer each, then reconnect (to the process replacing this one)
+      // instead of sending on a socket we close under them, a reset that a client cannot tell
+      // from a lost request. Sockets still idle after a short grace are closed.
+      for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
+      // net.Server's close, not http.Server's: the latter also closes every connection idle at
+      // that instant, and a keep-alive connection between two requests of a busy client is idle
+      // for a moment: its next request would meet a reset (seen in a shutdown under load).
+      const closed = server.listening
+        ? new Promise<void>((resolve, reject) =>
+            NetServer.prototype.close.call(server, (error) => (error ? reject(error) : resolve())),
+          )
+        : Promise.resolve();
+      await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+      server.closeIdleConnections();
+      // Requests in flight finish first (one more may still arrive on each busy keep-alive
+      // socket), so what they commit is announced by the change feed, which is still running.
+      while (calls.size > 0) await Promise.allSettled([...calls]);
+      // Then subscriptions end and answers being generated here are stored as interrupted;
       // otherwise their open responses would hold the server's close back.
       await live.stop();
-      return new Promise((resolve, reject) => {
-        closing = true;
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      });
+      await closed;
     },
   };
 }
