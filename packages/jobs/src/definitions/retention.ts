@@ -17,6 +17,13 @@ export const retentionPayload = z
      */
     pause: z.number().min(0).max(20).default(1),
     /**
+     * `auto` compresses the full-page images the run's batches write into the WAL (nearly all of
+     * its WAL: a sweep dirties pages scattered through the heap) with lz4, else zstd, when the
+     * server was built with either and the worker's role may set `wal_compression` (a superuser,
+     * or `GRANT SET ON PARAMETER wal_compression`); only for its own transactions. `off` never does.
+     */
+    walCompression: z.enum(['auto', 'off']).default('auto'),
+    /**
      * With `dryRun`: policy changes to count as if they were made (admin `retention.preview`,
      * `pnpm jobs policy preview`). They are applied in a transaction that is rolled back.
      */

@@ -357,6 +357,34 @@ describe('retention, a real run', () => {
   });
 });
 
+describe('retention, compressing its WAL', () => {
+  const testDb = useTestDatabase();
+
+  it('uses lz4 (else zstd) for its batches where the server has it and the role may set it, and nothing else', async () => {
+    const world = await World.on(testDb.orm);
+    await seedPolicyTable(world);
+    const [server] = await testDb.orm.em.fork().execute<{ methods: string[]; may: boolean }[]>(
+      `select (select enumvals from pg_settings where name = 'wal_compression') as methods,
+                has_parameter_privilege('wal_compression', 'SET')
+                  or (select rolsuper from pg_roles where rolname = current_user) as may`,
+    );
+    const expected = server!.may
+      ? (['lz4', 'zstd'].find((method) => server!.methods.includes(method)) ?? 'off')
+      : 'off';
+
+    const off = await runHandler(retentionJob, testDb.orm, { walCompression: 'off', dryRun: true });
+    expect(off.result.details).toMatchObject({ walCompression: 'off' });
+    const { result } = await runHandler(retentionJob, testDb.orm, {});
+    expect(result.details).toMatchObject({ walCompression: expected, lockConflicts: 0 });
+    expect(result.rowsAffected).toBe(off.result.rowsAffected);
+    // Only the run's own transactions: the pooled connection goes back as it came.
+    const [after] = await testDb.orm.em
+      .fork()
+      .execute<{ setting: string }[]>(`select current_setting('wal_compression') as setting`);
+    expect(after!.setting).toBe('off');
+  });
+});
+
 describe('retention, a dry run', () => {
   const testDb = useTestDatabase();
 
