@@ -136,6 +136,9 @@ describe('database roles', () => {
       setup.serverMajor >= 17 ? INSUFFICIENT_PRIVILEGE : 'ok',
     );
     expect(await outcome(url('worker'), `select * from other_app.secrets`)).toBe(INSUFFICIENT_PRIVILEGE);
+    // Retention sets it for its own transactions; the API may not.
+    expect(await outcome(url('worker'), `set wal_compression = pglz`)).toBe('ok');
+    expect(await outcome(url('api'), `set wal_compression = pglz`)).toBe(INSUFFICIENT_PRIVILEGE);
   });
 
   it('lets the worker run pg-boss in its schema and the API send jobs there, with no DDL', async () => {

@@ -133,6 +133,9 @@ export async function setUpRoles({
       await run(`grant ${owner} to ${worker}`);
       vacuumVia = 'owner membership';
     }
+    // Retention compresses the WAL of its own batches (lz4 or zstd, where the server has them);
+    // wal_compression is a superuser setting unless granted (GRANT SET ON PARAMETER, 15+).
+    await run(`grant set on parameter wal_compression to ${worker}`);
     return { serverMajor: major, vacuumVia };
   } finally {
     await client.end();
