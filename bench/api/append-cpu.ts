@@ -9,9 +9,11 @@
  *                                                                 else the embedded PostgreSQL 18)
  * Variants (each quiet, as the API runs it: the session trigger does not NOTIFY):
  *   now          the append statement as shipped, as a named prepared statement
- *   before       the same, with the parent check of 0fd0e73 (over `unnest($parents)` whether or
- *                not a message has a parent), whose generic plan PostgreSQL rejected: planned on
- *                every append (see `parentCheck` in packages/domain/src/messages/append.ts)
+ *   before       the append as of 0fd0e73: the parent check over `unnest($parents)` whether or
+ *                not a message has a parent, whose generic plan PostgreSQL rejected (planned on
+ *                every append; see `parentCheck` in packages/domain/src/messages/append.ts), and
+ *                the session's triggers without their WHEN clauses (both functions called per
+ *                append), `updated_at` left to the trigger
  *   unprepared   the shipped text sent unnamed (parsed and planned on every call)
  *   issue3       the append as of issue 3: unnamed, the `before` parent check,
  *                last_activity_at = now() on every append (no HOT update), no search queue, and
@@ -60,7 +62,7 @@ try {
     const actor = { principal: { kind: 'anonymous' as const, anonymousId: session.anonymous_id }, requestId: null };
     const statement = appendStatement(actor, 'messages.append', session.id, [message], { quiet: true });
     if (variant === 'now' || variant === 'unprepared') return statement;
-    let text = withUnnestParentCheck(statement.text);
+    let text = withUnnestParentCheck(statement.text).replace(', updated_at = now()', '');
     if (variant === 'issue3') {
       text = text
         .replace(/last_activity_at = case when[\s\S]*?end/, 'last_activity_at = now()')
@@ -69,6 +71,14 @@ try {
     return { text, values: statement.values };
   };
   const run = async (variant: string) => {
+    if (variant === 'before' || variant === 'issue3') await sessionTriggers(client, 'without when');
+    try {
+      return await measure(variant);
+    } finally {
+      await sessionTriggers(client, 'with when');
+    }
+  };
+  const measure = async (variant: string) => {
     const start = cpuSeconds();
     const started = performance.now();
     for (let i = 0; i < appends; i += 1) {
@@ -128,6 +138,28 @@ try {
 } finally {
   await client.end();
   await db.stop();
+}
+
+/**
+ * chat_sessions' two triggers as of 0fd0e73 (no WHEN clause: each function called on every
+ * append) or as shipped (Migration20261207144553_triggers_skip_by_when).
+ */
+async function sessionTriggers(client: pg.Client, shape: 'with when' | 'without when'): Promise<void> {
+  const when = (condition: string) => (shape === 'with when' ? `when (${condition})` : '');
+  await client.query('begin');
+  await client.query('drop trigger touch_updated_at on chat_sessions');
+  await client.query(
+    `create trigger touch_updated_at before update on chat_sessions for each row
+       ${when('new.updated_at is not distinct from old.updated_at')}
+       execute function chat_sessions_touch_updated_at_fn()`,
+  );
+  await client.query('drop trigger announce_change on chat_sessions');
+  await client.query(
+    `create trigger announce_change after insert or update on chat_sessions for each row
+       ${when(`current_setting('threadstore.announce', true) is distinct from 'off'`)}
+       execute function chat_sessions_announce_change_fn()`,
+  );
+  await client.query('commit');
 }
 
 /**

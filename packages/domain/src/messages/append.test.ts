@@ -151,6 +151,53 @@ describe('the append statement’s plan', () => {
     }
   });
 
+  it('calls neither of the session’s trigger functions for a quiet append, and still moves updated_at', async () => {
+    const em = testDb.orm.em.fork();
+    const { userId, principal } = await createTestUser(em);
+    const session = em.create(ChatSessionSchema, { user: userId });
+    await em.flush();
+    const actor = actorFor(principal);
+    const pool = await em.getConnection().getNativeClient();
+    const client = await pool.connect();
+    try {
+      await client.query(`set track_functions = 'pl'`);
+      const calls = async () => {
+        // Function counts reach the shared statistics when the backend next goes idle.
+        await client.query('select pg_stat_force_next_flush()');
+        await client.query('select pg_stat_clear_snapshot()');
+        const { rows } = await client.query<{ funcname: string; calls: string }>(
+          `select funcname, calls from pg_stat_user_functions
+            where funcname in ('chat_sessions_touch_updated_at_fn', 'chat_sessions_announce_change_fn')`,
+        );
+        return Object.fromEntries(rows.map(({ funcname, calls }) => [funcname, Number(calls)]));
+      };
+      const updatedAt = async () =>
+        Number(
+          (
+            await client.query<{ at: string }>(
+              'select extract(epoch from updated_at)::float8 as at from chat_sessions where id = $1',
+              [session.id],
+            )
+          ).rows[0]!.at,
+        );
+      const before = { calls: await calls(), updatedAt: await updatedAt() };
+      const message = prepareMessage({ role: 'user', content: 'quiet' }, LIMITS);
+      const { text, values } = appendStatement(actor, 'messages.append', session.id, [message], { quiet: true });
+      expect((await client.query(text, values)).rowCount).toBe(1);
+      expect(await calls()).toEqual(before.calls);
+      expect(await updatedAt()).toBeGreaterThan(before.updatedAt);
+
+      // The control: an UPDATE that leaves updated_at alone, not quiet, calls both.
+      await client.query('update chat_sessions set title = $2 where id = $1', [session.id, 'renamed']);
+      const after = await calls();
+      for (const name of ['chat_sessions_touch_updated_at_fn', 'chat_sessions_announce_change_fn']) {
+        expect(after[name]).toBe((before.calls[name] ?? 0) + 1);
+      }
+    } finally {
+      client.release();
+    }
+  });
+
   it('still checks several distinct parents of a batch: all visible stores it, one not visible stores nothing', async () => {
     const em = testDb.orm.em.fork();
     const { userId, principal } = await createTestUser(em);

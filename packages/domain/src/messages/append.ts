@@ -222,6 +222,8 @@ export const ACTIVITY_RESOLUTION_SECONDS = 60;
  * (`Lock:object` in pg_stat_activity), one slow WAL flush stalled every append, and reads
  * queued behind them for a connection (bench/results/capacity-2026-12-07.md). Announced after
  * the commit, in batches, appends group-commit again.
+ * `updated_at` is set here, as the ORM does, so the session's `touch_updated_at` trigger (which
+ * only fills in a column an UPDATE left unchanged) is skipped by its WHEN clause, not called.
  * Exported so the benchmark's bare-`pg` baseline runs exactly this SQL.
  */
 export function appendStatement(
@@ -247,7 +249,7 @@ export function appendStatement(
     with session as (
       update chat_sessions s
          set last_seq = s.last_seq + ${count}, message_count = s.message_count + ${count},
-             last_message_at = now(),
+             last_message_at = now(), updated_at = now(),
              last_activity_at = case when s.last_activity_at > now() - interval '${ACTIVITY_RESOLUTION_SECONDS} seconds'
                                      then s.last_activity_at else now() end
        where s.id = ${bind(sessionId)} and s.deleted_at is null and ${ownedBy('s', ownerOf(actor.principal), bind)}${parentCheck(
