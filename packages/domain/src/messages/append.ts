@@ -305,7 +305,7 @@ export function appendStatement(
  * the custom plans' average plus their planning. A generic plan cannot see how long a bound array
  * is and guesses ten elements, so the check written over `unnest($parents)` was costed as ten
  * index probes (~83 of the plan's ~93) against ~17 for the whole custom plan: the server planned
- * the statement on every append, about 0.25 ms of its 0.7 ms of CPU
+ * the statement on every append, about 0.3 ms of its 0.8 ms of CPU
  * (bench/results/append-cpu-2026-12-07c.md). Without parents there is nothing to check; one parent is
  * one scalar probe, costed as what it is. Several distinct parents (batches only) keep the array
  * form and its planning.
