@@ -7,12 +7,17 @@
  *
  *   node bench/api/append-cpu.ts [--rounds 3] [--appends 1000]   (DATABASE_URL=… for that server,
  *                                                                 else the embedded PostgreSQL 18)
- * Variants:
+ * Variants (each quiet, as the API runs it: the session trigger does not NOTIFY):
  *   now          the append statement as shipped, as a named prepared statement
- *   unprepared   the same text sent unnamed (parsed and planned on every call)
- *   before       the append as of issue 3: unnamed, last_activity_at = now() on every append (no
- *                HOT update), no search queue, and (added for it, dropped after) the stored
- *                search_vector column with its GIN index on chat_messages
+ *   before       the append as of 0fd0e73: the parent check over `unnest($parents)` whether or
+ *                not a message has a parent, whose generic plan PostgreSQL rejected (planned on
+ *                every append; see `parentCheck` in packages/domain/src/messages/append.ts), and
+ *                the session's triggers without their WHEN clauses (both functions called per
+ *                append), `updated_at` left to the trigger
+ *   unprepared   the shipped text sent unnamed (parsed and planned on every call)
+ *   issue3       the append as of issue 3: unnamed, the `before` parent check,
+ *                last_activity_at = now() on every append (no HOT update), no search queue, and
+ *                (added for it, dropped after) the stored search_vector column with its GIN index
  */
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -55,30 +60,44 @@ try {
     const session = sessions[Math.floor(Math.random() * sessions.length)]!;
     const message = prepareMessage({ role: 'user', content: randomContent(corpus) }, BENCH_LIMITS);
     const actor = { principal: { kind: 'anonymous' as const, anonymousId: session.anonymous_id }, requestId: null };
-    const statement = appendStatement(actor, 'messages.append', session.id, [message]);
-    if (variant !== 'before') return statement;
-    const text = statement.text
-      .replace(/last_activity_at = case when[\s\S]*?end/, 'last_activity_at = now()')
-      .replace(/queued as \([\s\S]*?\), audit as/, 'audit as');
+    const statement = appendStatement(actor, 'messages.append', session.id, [message], { quiet: true });
+    if (variant === 'now' || variant === 'unprepared') return statement;
+    let text = withUnnestParentCheck(statement.text).replace(', updated_at = now()', '');
+    if (variant === 'issue3') {
+      text = text
+        .replace(/last_activity_at = case when[\s\S]*?end/, 'last_activity_at = now()')
+        .replace(/queued as \([\s\S]*?\), audit as/, 'audit as');
+    }
     return { text, values: statement.values };
   };
   const run = async (variant: string) => {
+    if (variant === 'before' || variant === 'issue3') await sessionTriggers(client, 'without when');
+    try {
+      return await measure(variant);
+    } finally {
+      await sessionTriggers(client, 'with when');
+    }
+  };
+  const measure = async (variant: string) => {
     const start = cpuSeconds();
     const started = performance.now();
     for (let i = 0; i < appends; i += 1) {
       const { text, values } = statementFor(variant);
-      await client.query(variant === 'now' ? { name: `append_${text.length}`, text, values } : { text, values });
+      const named = variant === 'now' || variant === 'before';
+      await client.query(named ? { name: `append_${variant}_${text.length}`, text, values } : { text, values });
     }
     return { cpuMs: ((cpuSeconds() - start) * 1000) / appends, ms: (performance.now() - started) / appends };
   };
   const results: Record<string, { cpuMs: number; ms: number; load: number }[]> = {
     now: [],
-    unprepared: [],
     before: [],
+    unprepared: [],
+    issue3: [],
   };
-  await run('now'); // warm the cache and the prepared statement
+  const variants = ['now', 'before', 'unprepared'];
+  for (const variant of variants) await run(variant); // warm the cache and the prepared statements
   for (let round = 1; round <= rounds; round += 1) {
-    for (const variant of round % 2 ? ['now', 'unprepared'] : ['unprepared', 'now']) {
+    for (const variant of round % 2 ? variants : [...variants].reverse()) {
       log(`${variant}: round ${round}/${rounds}`);
       results[variant]!.push({ ...(await run(variant)), load: loadavg()[0]! });
     }
@@ -89,10 +108,10 @@ try {
   );
   await client.query('create index bench_search_vector on chat_messages using gin (search_vector)');
   try {
-    await run('before');
+    await run('issue3');
     for (let round = 1; round <= rounds; round += 1) {
-      log(`before: round ${round}/${rounds}`);
-      results.before!.push({ ...(await run('before')), load: loadavg()[0]! });
+      log(`issue3: round ${round}/${rounds}`);
+      results.issue3!.push({ ...(await run('issue3')), load: loadavg()[0]! });
     }
   } finally {
     await client.query('alter table chat_messages drop column search_vector');
@@ -108,14 +127,57 @@ try {
       '| variant | backend CPU ms per append | wall ms per append | load average (1 min) |',
       '| --- | --- | --- | --- |',
       row('now'),
-      row('unprepared'),
       row('before'),
+      row('unprepared'),
+      row('issue3'),
       '',
-      `now ÷ before (backend CPU): ${ratio('now', 'before')}; now ÷ unprepared: ${ratio('now', 'unprepared')}`,
+      `now ÷ before (backend CPU): ${ratio('now', 'before')}; now ÷ unprepared: ${ratio('now', 'unprepared')}; now ÷ issue3: ${ratio('now', 'issue3')}`,
       '',
     ].join('\n'),
   );
 } finally {
   await client.end();
   await db.stop();
+}
+
+/**
+ * chat_sessions' two triggers as of 0fd0e73 (no WHEN clause: each function called on every
+ * append) or as shipped (Migration20261207144553_triggers_skip_by_when).
+ */
+async function sessionTriggers(client: pg.Client, shape: 'with when' | 'without when'): Promise<void> {
+  const when = (condition: string) => (shape === 'with when' ? `when (${condition})` : '');
+  await client.query('begin');
+  await client.query('drop trigger touch_updated_at on chat_sessions');
+  await client.query(
+    `create trigger touch_updated_at before update on chat_sessions for each row
+       ${when('new.updated_at is not distinct from old.updated_at')}
+       execute function chat_sessions_touch_updated_at_fn()`,
+  );
+  await client.query('drop trigger announce_change on chat_sessions');
+  await client.query(
+    `create trigger announce_change after insert or update on chat_sessions for each row
+       ${when(`current_setting('threadstore.announce', true) is distinct from 'off'`)}
+       execute function chat_sessions_announce_change_fn()`,
+  );
+  await client.query('commit');
+}
+
+/**
+ * The statement as of 0fd0e73: every append checked its parents over `unnest` of the bound
+ * parent array (`$2`, the array the INSERT reads too), which kept its generic plan out of reach.
+ */
+function withUnnestParentCheck(text: string): string {
+  const check = `
+         and not exists (
+           select from unnest($2::uuid[]) as wanted(parent_id)
+            where wanted.parent_id is not null
+              and not exists (
+                select from chat_messages p
+                 where p.id = wanted.parent_id and p.session_id = s.id and p.deleted_at is null))`;
+  const replaced = text.replace(/(and s\.anonymous_id = \$\d+)/, `$1${check}`);
+  // `$2` must be the INSERT's parent array: `unnest(<ids>, <parents>, …)`.
+  if (replaced === text || !/unnest\(\$\d+::uuid\[\], \$2::uuid\[\]/.test(text)) {
+    throw new Error('the append statement changed shape: update withUnnestParentCheck');
+  }
+  return replaced;
 }

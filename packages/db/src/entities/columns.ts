@@ -31,6 +31,8 @@ export const deletedAt = () => p.datetime().nullable();
 /**
  * Keeps `updated_at` true for writes that bypass the ORM (bulk SQL in the worker, psql).
  * The ORM sets the column itself; the trigger only steps in when an UPDATE left it unchanged.
+ * The WHEN clause says so to PostgreSQL, which then does not call the function at all for an
+ * UPDATE that set the column (the ORM's, the message append's): no PL/pgSQL call per row.
  */
 export const touchUpdatedAt = () => ({
   // MikroORM names the trigger's function `<table>_touch_updated_at_fn`.
@@ -38,6 +40,9 @@ export const touchUpdatedAt = () => ({
   timing: 'before' as const,
   events: ['update' as const],
   forEach: 'row' as const,
+  // `new.updated_at is not distinct from old.updated_at`, spelled as PostgreSQL prints it back,
+  // which is what the schema diff compares.
+  when: '(NOT (new.updated_at IS DISTINCT FROM old.updated_at))',
   body: 'if new.updated_at is not distinct from old.updated_at then new.updated_at := now(); end if; return new;',
 });
 

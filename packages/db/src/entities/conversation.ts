@@ -125,10 +125,14 @@ export const ChatSessionSchema = defineEntity({
       // Except where the writer set `threadstore.announce = off` for its transaction: the API's
       // appends announce themselves after their commit, because a NOTIFY serializes commits
       // cluster-wide (see appendStatement's `quiet` in packages/domain/src/messages/append.ts).
+      // The WHEN clause (checked as the row changes) keeps a quiet write from even queueing the
+      // trigger's call for the end of the statement; the body's own check stays (it sees the same setting).
       name: 'announce_change',
       timing: 'after',
       events: ['insert', 'update'],
       forEach: 'row',
+      // Spelled as PostgreSQL prints it back, which is what the schema diff compares.
+      when: `(current_setting('threadstore.announce'::text, true) IS DISTINCT FROM 'off'::text)`,
       body: `if current_setting('threadstore.announce', true) is distinct from 'off' then perform pg_notify('${CHANGES_CHANNEL}', json_build_object('s', new.id, 'u', new.user_id, 'a', new.anonymous_id)::text); end if; return null;`,
     },
   ],

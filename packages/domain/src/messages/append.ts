@@ -11,7 +11,7 @@ import { DomainError, notFound } from '../errors.ts';
 import { ownerOf, type Actor, type Owner } from '../principal.ts';
 import { prepareMessage, type PreparedMessage } from './prepare.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './rows.ts';
-import { auditInsert, bindings, ownedBy, query } from './sql.ts';
+import { auditInsert, bindings, ownedBy, query, type Bind } from './sql.ts';
 
 /**
  * Appends one message to a session of the actor's and returns it as stored: with the session's
@@ -204,7 +204,7 @@ export const ACTIVITY_RESOLUTION_SECONDS = 60;
 /**
  * The whole append as one statement, so it needs one round trip and no explicit transaction:
  *  1. `session` bumps the session's `last_seq` by the number of messages, if the session is the
- *     actor's, not deleted, and every `parentId` is a visible message of it. The row lock this
+ *     actor's, not deleted, and every `parentId` is a visible message of it (`parentCheck`). The row lock this
  *     UPDATE takes queues concurrent appends to the session, which makes seqs gapless: each
  *     append sees the `last_seq` the previous one committed. Zero rows: nothing else happens.
  *  2. `inserted` writes the messages with `last_seq - n + 1 … last_seq`, in the given order.
@@ -222,6 +222,8 @@ export const ACTIVITY_RESOLUTION_SECONDS = 60;
  * (`Lock:object` in pg_stat_activity), one slow WAL flush stalled every append, and reads
  * queued behind them for a connection (bench/results/capacity-2026-12-07.md). Announced after
  * the commit, in batches, appends group-commit again.
+ * `updated_at` is set here, as the ORM does, so the session's `touch_updated_at` trigger (which
+ * only fills in a column an UPDATE left unchanged) is skipped by its WHEN clause, not called.
  * Exported so the benchmark's bare-`pg` baseline runs exactly this SQL.
  */
 export function appendStatement(
@@ -247,20 +249,17 @@ export function appendStatement(
     with session as (
       update chat_sessions s
          set last_seq = s.last_seq + ${count}, message_count = s.message_count + ${count},
-             last_message_at = now(),
+             last_message_at = now(), updated_at = now(),
              last_activity_at = case when s.last_activity_at > now() - interval '${ACTIVITY_RESOLUTION_SECONDS} seconds'
                                      then s.last_activity_at else now() end
-       where s.id = ${bind(sessionId)} and s.deleted_at is null and ${ownedBy('s', ownerOf(actor.principal), bind)}
-         and not exists (
-           select from unnest(${parents}) as wanted(parent_id)
-            where wanted.parent_id is not null
-              and not exists (
-                select from chat_messages p
-                 where p.id = wanted.parent_id and p.session_id = s.id and p.deleted_at is null))${
-                   // Evaluated while the row is updated, so set before the row's AFTER trigger fires
-                   // (at the end of the statement); local to this statement's own transaction.
-                   quiet ? `\n         and set_config('threadstore.announce', 'off', true) = 'off'` : ''
-                 }
+       where s.id = ${bind(sessionId)} and s.deleted_at is null and ${ownedBy('s', ownerOf(actor.principal), bind)}${parentCheck(
+         messages,
+         bind,
+       )}${
+         // Evaluated while the row is updated, so set before the row's AFTER trigger fires
+         // (at the end of the statement); local to this statement's own transaction.
+         quiet ? `\n         and set_config('threadstore.announce', 'off', true) = 'off'` : ''
+       }
       returning s.id, s.last_seq - ${count} as seq_before
     ), inserted as (
       insert into chat_messages as m (id, session_id, seq, parent_id, role, content, chapter, citations, tool_calls,
@@ -294,6 +293,38 @@ export function appendStatement(
     )
     select * from inserted order by seq`;
   return { text, values };
+}
+
+/**
+ * The append's condition "every `parentId` of the batch is a visible message of session `s`", in
+ * the cheapest shape for the parents the batch has: none (most appends), one (an answer, an edit,
+ * a branch), or several.
+ *
+ * Why shapes: the append runs as a named prepared statement, and after five executions PostgreSQL
+ * keeps a generic plan (no planning at all) only if that plan's estimated cost is no higher than
+ * the custom plans' average plus their planning. A generic plan cannot see how long a bound array
+ * is and guesses ten elements, so the check written over `unnest($parents)` was costed as ten
+ * index probes (~83 of the plan's ~93) against ~17 for the whole custom plan: the server planned
+ * the statement on every append, about 0.3 ms of its 0.8 ms of CPU
+ * (bench/results/append-cpu-2026-12-07c.md). Without parents there is nothing to check; one parent is
+ * one scalar probe, costed as what it is. Several distinct parents (batches only) keep the array
+ * form and its planning.
+ */
+function parentCheck(messages: readonly PreparedMessage[], bind: Bind): string {
+  const parentIds = [...new Set(messages.flatMap((message) => message.parentId ?? []))];
+  if (parentIds.length === 0) return '';
+  if (parentIds.length === 1) {
+    return `
+         and exists (
+           select from chat_messages p
+            where p.id = ${bind(parentIds[0])}::uuid and p.session_id = s.id and p.deleted_at is null)`;
+  }
+  return `
+         and not exists (
+           select from unnest(${bind(parentIds)}::uuid[]) as wanted(parent_id)
+            where not exists (
+              select from chat_messages p
+               where p.id = wanted.parent_id and p.session_id = s.id and p.deleted_at is null))`;
 }
 
 /** Why the append statement wrote nothing: the session is not the actor's (or is deleted), or a parent is wrong. */
