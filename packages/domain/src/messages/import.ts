@@ -162,7 +162,7 @@ export async function importMessages(
     await finish(copy, writing);
     if (ids.length > 0) {
       const queued = client.query(copyFrom(COPY_SEARCH_QUEUE));
-      await finish(queued, write(queued, `${ids.join('\n')}\n`));
+      await finish(queued, write(queued, `${ids.join('\tt\n')}\tt\n`));
       const sessions = [...counts].map(([id, count]) => ({
         id,
         count,
