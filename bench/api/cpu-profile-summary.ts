@@ -4,7 +4,9 @@
  *
  *   node bench/api/cpu-profile-summary.ts <file.cpuprofile> [per-unit count, e.g. messages]
  *
- * With a count, each function's self time is also printed per unit (µs per message).
+ * With a count, each function's self time is also printed per unit (µs per message). V8 samples
+ * by wall clock: on a loaded machine a descheduled thread's time lands on the function it was in,
+ * so read the shares, and CPU per message from /proc (the benchmarks print it).
  */
 import { readFileSync } from 'node:fs';
 
@@ -39,7 +41,8 @@ for (let i = 0; i < profile.samples.length; i++) {
 const idle = (self.get('(idle)') ?? 0) + (self.get('(program)') ?? 0);
 console.log(`profile: ${(total / 1e6).toFixed(2)} s, of it idle/program ${(idle / 1e6).toFixed(2)} s`);
 const perUnit = units === undefined ? undefined : Number(units);
-for (const [name, micros] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_TOP ?? 30))) {
+const busy = [...self].filter(([name]) => name !== '(idle)' && name !== '(program)');
+for (const [name, micros] of busy.sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.BENCH_TOP ?? 30))) {
   const share = ((100 * micros) / (total - idle)).toFixed(1).padStart(5);
   const unit = perUnit === undefined ? '' : ` ${(micros / perUnit).toFixed(2).padStart(7)} µs/unit`;
   console.log(`${share}% ${(micros / 1e3).toFixed(0).padStart(7)} ms${unit}  ${name}`);
