@@ -11,16 +11,18 @@
  *             by bare `pg` + pg-copy-streams straight into chat_messages, on as many connections
  *             as the API has requests in flight. The floor: no parsing, no checks, no staging,
  *             no search queue, counters or audit.
- *   lag:      the same API import with the worker's search indexer running beside it (the loop of
- *             apps/worker: drainSearchQueue, batches of 5,000, every 1 s), while a probe appends
- *             one message through the API every 500 ms and polls messages.search until it is
- *             found (the lag a user sees), and a sampler reads the age of the oldest queued
- *             message (the longest any message, imported ones included, has been unsearchable).
- *             Runs until the queue is empty.
+ *   lag:      the same API import with the worker's search indexer running beside it (the loops of
+ *             apps/worker with its defaults: BENCH_INDEX_LOOPS (2) loops of drainSearchQueue,
+ *             batches of BENCH_INDEX_BATCH (1,000), every 1 s), while a probe appends one message
+ *             through the API every 500 ms and polls messages.search until it is found (the lag a
+ *             user sees), and a sampler reads the age of the oldest queued imported message (the
+ *             longest an imported message has been unsearchable) and of the oldest queued other
+ *             one. Runs until the queue is empty. BENCH_IMPORT_PHASES=lag runs this phase only.
  *
  * Median and range of BENCH_ROUNDS (3) rounds, API and baseline alternating; the 1-minute load
- * average beside each figure. DATABASE_URL selects a server (the benchmark creates its own
- * database there), else an embedded PostgreSQL 18 under bench/.data.
+ * average beside each figure. BENCH_CPU_PROFILE_DIR profiles the API process. DATABASE_URL
+ * selects a server (the benchmark creates its own database there), else an embedded PostgreSQL 18
+ * under bench/.data.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,6 +46,9 @@ const CLIENTS = Number(process.env.BENCH_IMPORT_CLIENTS ?? 2);
 const SESSIONS = 100;
 const GOAL_MSG_PER_SECOND = 50_000;
 const GOAL_LAG_SECONDS = 10;
+const PHASES = new Set((process.env.BENCH_IMPORT_PHASES ?? 'throughput,lag').split(','));
+const INDEX_LOOPS = Number(process.env.BENCH_INDEX_LOOPS ?? 2);
+const INDEX_BATCH = Number(process.env.BENCH_INDEX_BATCH ?? 1_000);
 
 const lines: string[] = [];
 const log = (line: string) => {
@@ -202,7 +207,8 @@ async function main() {
   try {
     const corpus = makeCorpus();
     const anonymousId = randomUUID();
-    api = await startApi(database.url, 10);
+    // BENCH_CPU_PROFILE_DIR: the API writes a .cpuprofile there when it stops (bench/api/cpu-profile-summary.ts reads it).
+    api = await startApi(database.url, 10, process.env.BENCH_CPU_PROFILE_DIR);
     // The server's processes, to read their CPU: the postmaster, else (a server whose data directory
     // is not ours to read, like the machine's own) the parent of this connection's backend.
     const postmaster = database.postmasterPid ?? (await backendParent(client));
@@ -222,7 +228,7 @@ async function main() {
     const apiCpuPerMessage: number[] = [];
     const pgCpuPerMessage: number[] = [];
     const barePgCpuPerMessage: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < (PHASES.has('throughput') ? ROUNDS : 0); round++) {
       const data = makeRound(corpus, round, true);
       await createSessions(client, anonymousId, data.sessionIds);
       await client.query('checkpoint');
@@ -269,10 +275,12 @@ async function main() {
       importRate: number;
       probeLags: number[];
       oldest: number;
+      oldestOther: number;
       drainAfter: number;
+      pgCpuPerMessage: number;
       load: number;
     }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < (PHASES.has('lag') ? ROUNDS : 0); round++) {
       const data = makeRound(corpus, 100 + round, false);
       await createSessions(client, anonymousId, data.sessionIds);
       const probeSession = randomUUID();
@@ -280,12 +288,15 @@ async function main() {
       await client.query('checkpoint');
       const loadBefore = load();
       const stop = new AbortController();
-      const indexer = (async () => {
-        while (!stop.signal.aborted) {
-          await drainSearchQueue(orm.em.fork(), { batchSize: 5_000, signal: stop.signal });
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      })();
+      const cpu0 = pgCpu();
+      const indexer = Promise.all(
+        Array.from({ length: INDEX_LOOPS }, async () => {
+          while (!stop.signal.aborted) {
+            await drainSearchQueue(orm.em.fork(), { batchSize: INDEX_BATCH, signal: stop.signal });
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
+        }),
+      );
       const probeLags: number[] = [];
       const probes: Promise<void>[] = [];
       let importing = true;
@@ -320,13 +331,17 @@ async function main() {
         }
       })();
       let oldest = 0;
+      let oldestOther = 0;
       const sampler = (async () => {
         while (!stop.signal.aborted) {
-          const { rows } = await client.query<{ oldest: number | null }>(
-            `select extract(epoch from clock_timestamp() - (select min(m.created_at) from chat_message_search_queue q
-                                                              join chat_messages m on m.id = q.message_id))::float8 as oldest`,
+          const { rows } = await client.query<{ bulk: boolean; oldest: number }>(
+            `select q.bulk, extract(epoch from clock_timestamp() - min(m.created_at))::float8 as oldest
+               from chat_message_search_queue q join chat_messages m on m.id = q.message_id group by q.bulk`,
           );
-          oldest = Math.max(oldest, rows[0]!.oldest ?? 0);
+          for (const row of rows) {
+            if (row.bulk) oldest = Math.max(oldest, row.oldest);
+            else oldestOther = Math.max(oldestOther, row.oldest);
+          }
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       })();
@@ -342,66 +357,87 @@ async function main() {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       const drainAfter = (performance.now() - importEnded) / 1000;
+      // Import and indexing (and the probes and sampler, a small share) per imported message.
+      const cpuPerMessage = ((pgCpu() - cpu0) / MESSAGES) * 1e6;
       stop.abort();
       await Promise.all([indexer, sampler]);
-      lagRounds.push({ importRate: MESSAGES / seconds, probeLags, oldest, drainAfter, load: loadBefore });
+      lagRounds.push({
+        importRate: MESSAGES / seconds,
+        probeLags,
+        oldest,
+        oldestOther,
+        drainAfter,
+        pgCpuPerMessage: cpuPerMessage,
+        load: loadBefore,
+      });
       log(
-        `lag round ${round + 1}: import ${formatNumber(MESSAGES / seconds)} msg/s with the indexer running; probes (${probeLags.length}) median ${formatNumber(median(probeLags))} s, max ${formatNumber(Math.max(...probeLags))} s; oldest queued ${formatNumber(oldest)} s; queue empty ${formatNumber(drainAfter)} s after the import (load ${loadBefore.toFixed(2)})`,
+        `lag round ${round + 1}: import ${formatNumber(MESSAGES / seconds)} msg/s with the indexer running; probes (${probeLags.length}) median ${formatNumber(median(probeLags))} s, max ${formatNumber(Math.max(...probeLags))} s; oldest queued imported ${formatNumber(oldest)} s, other ${formatNumber(oldestOther)} s; queue empty ${formatNumber(drainAfter)} s after the import; PostgreSQL ${formatNumber(cpuPerMessage)} µs/msg imported+indexed (load ${loadBefore.toFixed(2)})`,
       );
     }
 
     const out: string[] = [];
-    out.push(
-      `## Bulk import: ${formatNumber(MESSAGES)} messages a round into ${SESSIONS} sessions, ${formatNumber(PER_REQUEST)} per request, ${CLIENTS} requests in flight; ${ROUNDS} rounds`,
-      '',
-      table(
-        ['figure', 'median [range]', 'load (1 min) per round'],
-        [
+    if (PHASES.has('throughput'))
+      out.push(
+        `## Bulk import: ${formatNumber(MESSAGES)} messages a round into ${SESSIONS} sessions, ${formatNumber(PER_REQUEST)} per request, ${CLIENTS} requests in flight; ${ROUNDS} rounds`,
+        '',
+        table(
+          ['figure', 'median [range]', 'load (1 min) per round'],
           [
-            'messages.import through the API, msg/s',
-            spread(apiRates.map((s) => s.value)),
-            apiRates.map((s) => s.load.toFixed(2)).join(', '),
+            [
+              'messages.import through the API, msg/s',
+              spread(apiRates.map((s) => s.value)),
+              apiRates.map((s) => s.load.toFixed(2)).join(', '),
+            ],
+            [
+              'bare pg COPY into chat_messages, msg/s',
+              spread(bareRates.map((s) => s.value)),
+              bareRates.map((s) => s.load.toFixed(2)).join(', '),
+            ],
+            ['API ÷ bare COPY', spread(ratios.map((s) => s.value)), ratios.map((s) => s.load.toFixed(2)).join(', ')],
+            ['API process CPU per message, µs', spread(apiCpuPerMessage), ''],
+            ['PostgreSQL CPU per message (API import), µs', spread(pgCpuPerMessage), ''],
+            ['PostgreSQL CPU per message (bare COPY), µs', spread(barePgCpuPerMessage), ''],
           ],
+        ),
+        '',
+        `Goal 4 (≥ ${formatNumber(GOAL_MSG_PER_SECOND)} msg/s through the API): median ${formatNumber(median(apiRates.map((s) => s.value)))} msg/s → ${median(apiRates.map((s) => s.value)) >= GOAL_MSG_PER_SECOND ? 'PASS' : 'MISS'}`,
+        '',
+      );
+    if (PHASES.has('lag'))
+      out.push(
+        `## Search lag during the import of ${formatNumber(MESSAGES)} messages (indexer: ${INDEX_LOOPS} loop(s), batches of ${formatNumber(INDEX_BATCH)}, every 1 s); ${ROUNDS} rounds`,
+        '',
+        table(
+          ['figure', 'median [range] of rounds', 'load (1 min) per round'],
           [
-            'bare pg COPY into chat_messages, msg/s',
-            spread(bareRates.map((s) => s.value)),
-            bareRates.map((s) => s.load.toFixed(2)).join(', '),
+            [
+              'import msg/s with the indexer running',
+              spread(lagRounds.map((r) => r.importRate)),
+              lagRounds.map((r) => r.load.toFixed(2)).join(', '),
+            ],
+            [
+              'probe append → found by messages.search, median of round, s',
+              spread(lagRounds.map((r) => median(r.probeLags))),
+              '',
+            ],
+            ['probe lag, worst of round, s', spread(lagRounds.map((r) => Math.max(...r.probeLags))), ''],
+            ['oldest queued imported message, worst of round, s', spread(lagRounds.map((r) => r.oldest)), ''],
+            [
+              'oldest queued other message (appends), worst of round, s',
+              spread(lagRounds.map((r) => r.oldestOther)),
+              '',
+            ],
+            ['queue empty after the import ended, s', spread(lagRounds.map((r) => r.drainAfter)), ''],
+            [
+              'PostgreSQL CPU per imported message, import + indexing, µs',
+              spread(lagRounds.map((r) => r.pgCpuPerMessage)),
+              '',
+            ],
           ],
-          ['API ÷ bare COPY', spread(ratios.map((s) => s.value)), ratios.map((s) => s.load.toFixed(2)).join(', ')],
-          ['API process CPU per message, µs', spread(apiCpuPerMessage), ''],
-          ['PostgreSQL CPU per message (API import), µs', spread(pgCpuPerMessage), ''],
-          ['PostgreSQL CPU per message (bare COPY), µs', spread(barePgCpuPerMessage), ''],
-        ],
-      ),
-      '',
-      `## Search lag during the import (indexer: 1 loop, batches of 5,000, every 1 s)`,
-      '',
-      table(
-        ['figure', 'median [range] of rounds', 'load (1 min) per round'],
-        [
-          [
-            'import msg/s with the indexer running',
-            spread(lagRounds.map((r) => r.importRate)),
-            lagRounds.map((r) => r.load.toFixed(2)).join(', '),
-          ],
-          [
-            'probe append → found by messages.search, median of round, s',
-            spread(lagRounds.map((r) => median(r.probeLags))),
-            '',
-          ],
-          ['probe lag, worst of round, s', spread(lagRounds.map((r) => Math.max(...r.probeLags))), ''],
-          [
-            'oldest queued message (any, imported included), worst of round, s',
-            spread(lagRounds.map((r) => r.oldest)),
-            '',
-          ],
-          ['queue empty after the import ended, s', spread(lagRounds.map((r) => r.drainAfter)), ''],
-        ],
-      ),
-      '',
-      `Goal 4 (≥ ${formatNumber(GOAL_MSG_PER_SECOND)} msg/s through the API): median ${formatNumber(median(apiRates.map((s) => s.value)))} msg/s → ${median(apiRates.map((s) => s.value)) >= GOAL_MSG_PER_SECOND ? 'PASS' : 'MISS'}`,
-      `Goal 5 (searchable within ${GOAL_LAG_SECONDS} s under the import): worst probe ${formatNumber(Math.max(...lagRounds.flatMap((r) => r.probeLags)))} s, worst queued message ${formatNumber(Math.max(...lagRounds.map((r) => r.oldest)))} s`,
-    );
+        ),
+        '',
+        `Goal 5 (searchable within ${GOAL_LAG_SECONDS} s under the import): worst probe ${formatNumber(Math.max(...lagRounds.flatMap((r) => r.probeLags)))} s, worst queued imported message ${formatNumber(Math.max(...lagRounds.map((r) => r.oldest)))} s`,
+      );
     log('');
     for (const line of out) log(line);
   } finally {

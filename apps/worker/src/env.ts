@@ -20,9 +20,11 @@ export function workerEnvSchema(jobs: readonly Pick<JobDefinition, 'name'>[]) {
       WORKER_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(9464),
       WORKER_METRICS_HOST: z.string().trim().min(1).default('0.0.0.0'),
       // How often the search indexer looks for newly appended messages (0 turns the loop off and
-      // leaves indexing to the once-a-minute search-index job); messages per indexing transaction.
+      // leaves indexing to the once-a-minute search-index job); messages per indexing transaction;
+      // loops side by side (each keeps one PostgreSQL backend busy while a bulk import's backlog lasts).
       SEARCH_INDEX_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
-      SEARCH_INDEX_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(5_000),
+      SEARCH_INDEX_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(1_000),
+      SEARCH_INDEX_LOOPS: z.coerce.number().int().min(1).max(16).default(2),
       JOB_SCHEDULES: z
         .string()
         .transform((text, context) => parseScheduleOverrides(text, jobNames, context.addIssue))

@@ -9,11 +9,13 @@ import { testWorkerConfig } from '../test/worker-fixture.ts';
 import { searchIndexJob as searchIndexDefinition } from '@threadstore/jobs';
 import { handle } from './jobs/contract.ts';
 import { indexQueuedMessages } from './jobs/search-index/handler.ts';
+import { startSearchIndexer } from './search-indexer.ts';
 import { startWorker } from './worker.ts';
 
 const searchIndexJob = handle(searchIndexDefinition, indexQueuedMessages);
 
 const logger = createLogger('search-indexer-test', 'silent');
+class Rollback extends Error {}
 /** The API's defaults (the worker does not depend on the contract package). */
 const LIMITS: Parameters<typeof appendMessages>[3] = {
   maxContentBytes: 256 * 1024,
@@ -74,6 +76,48 @@ describe('the search indexer', () => {
       await worker.stop();
     }
     expect(await queued()).toBe(0);
+  });
+
+  it('runs its loops side by side: one held up does not stop the other', async () => {
+    await testDb.orm.em.fork().execute('delete from chat_message_search_queue');
+    const sessionId = await appendTo(['a narwhal', 'another narwhal']);
+    // The indexer takes the lower id first.
+    const [held, behind] = (
+      await testDb.orm.em
+        .fork()
+        .execute<{ id: string }[]>('select id from chat_messages where session_id = ? order by id', [sessionId])
+    ).map((row) => row.id);
+    const found = async () => (await search('narwhal')).items.map((hit) => hit.message.id).sort();
+    const waitFor = async (ids: string[]) => {
+      const deadline = Date.now() + 30_000;
+      while ((await found()).length < ids.length && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await found()).toEqual(ids.sort());
+    };
+    let indexer: ReturnType<typeof startSearchIndexer> | undefined;
+    try {
+      // An uncommitted search entry for the first message: the loop whose batch takes it waits on
+      // the entry's unique key until this transaction ends. With one loop, nothing else would be
+      // indexed meanwhile; with two, the other takes the next message.
+      await testDb.orm.em
+        .fork()
+        .transactional(async (tx) => {
+          await tx.execute(
+            `insert into chat_message_search (message_id, session_id, search_vector) values (?, ?, ''::tsvector)`,
+            [held, sessionId],
+          );
+          indexer = startSearchIndexer({ orm: testDb.orm, logger, intervalMs: 50, batchSize: 1, loops: 2 });
+          await waitFor([behind!]);
+          throw new Rollback();
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof Rollback)) throw error;
+        });
+      // The entry rolled back, the held loop indexes its message.
+      await waitFor([held!, behind!]);
+    } finally {
+      await indexer?.stop();
+    }
   });
 
   it('the search-index job drains the queue in batches and says how many it indexed', async () => {

@@ -11,32 +11,39 @@ export interface SearchIndexer {
  * Keeps `messages.search` within seconds of the appends: drains the search queue (see
  * `drainSearchQueue`), sleeps `intervalMs`, and again. A pg-boss cron job cannot tick faster than
  * once a minute, and a job per append would put a queue write back on the path this takes off,
- * so it is a plain loop; each worker runs one, and SKIP LOCKED lets them share the queue. A
- * failure (database restarting) is logged and retried after the interval.
+ * so it is a plain loop; SKIP LOCKED lets any number of them (`loops` in each worker) share the
+ * queue. Every batch takes what people wrote before a bulk import's backlog, so more loops do not
+ * make appends searchable sooner except by starting batches more often; they drain a backlog
+ * faster while PostgreSQL has a core to spare (bench/import/indexer.ts). A failure (database
+ * restarting) is logged and retried after the interval.
  */
 export function startSearchIndexer({
   orm,
   logger,
   intervalMs,
   batchSize,
+  loops = 1,
 }: {
   orm: MikroORM;
   logger: Logger;
   intervalMs: number;
   batchSize: number;
+  loops?: number;
 }): SearchIndexer {
   const controller = new AbortController();
   const log = logger.child({ component: 'search-indexer' });
-  let wake: (() => void) | undefined;
+  const wakers = new Set<() => void>();
   const sleep = () =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        wakers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, intervalMs);
+      wakers.add(wake);
     });
-  const loop = (async () => {
+  const loop = async () => {
     while (!controller.signal.aborted) {
       try {
         const total = await drainSearchQueue(orm.em.fork(), { batchSize, signal: controller.signal });
@@ -46,12 +53,13 @@ export function startSearchIndexer({
       }
       if (!controller.signal.aborted) await sleep();
     }
-  })();
+  };
+  const running = Promise.all(Array.from({ length: loops }, loop));
   return {
     async stop() {
       controller.abort();
-      wake?.();
-      await loop;
+      for (const wake of [...wakers]) wake();
+      await running;
     },
   };
 }

@@ -94,6 +94,7 @@ export async function startWorker({
           logger,
           intervalMs: config.SEARCH_INDEX_INTERVAL_MS,
           batchSize: config.SEARCH_INDEX_BATCH_SIZE,
+          loops: config.SEARCH_INDEX_LOOPS,
         })
       : undefined;
   const stop = async () => {

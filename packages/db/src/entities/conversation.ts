@@ -280,13 +280,26 @@ export type ChatMessageSearch = InferEntity<typeof ChatMessageSearchSchema>;
  * Messages stored but not yet indexed for search: the append statement adds each new message's
  * id here (a few microseconds, no text processing), and the search indexer takes them out in
  * batches with `FOR UPDATE SKIP LOCKED`, so any number of workers can drain it side by side.
+ *
+ * `bulk` marks the ids a bulk import queued (messages.import). The indexer takes every other id
+ * (appends, edits, the conversation loop's answers) first, so a message someone just wrote never
+ * waits behind an import's backlog of hundreds of thousands. The partial index lists only those
+ * interactive ids: it stays as small as the few queued at a time, and the import's rows pay no
+ * entry in it.
  */
 export const ChatMessageSearchQueueSchema = defineEntity({
   name: 'ChatMessageSearchQueue',
   tableName: 'chat_message_search_queue',
   properties: {
     messageId: p.uuid().primary(),
+    bulk: p.boolean().default(false),
   },
+  indexes: [
+    {
+      name: 'chat_message_search_queue_interactive_index',
+      expression: `create index "chat_message_search_queue_interactive_index" on "chat_message_search_queue" ("message_id") where not "bulk"`,
+    },
+  ],
 });
 export type ChatMessageSearchQueue = InferEntity<typeof ChatMessageSearchQueueSchema>;
 

@@ -104,7 +104,12 @@ export async function editMessage(
            ? ''
            : `, queued as (
          -- The indexer replaces the message's entry (on conflict … do update): old text leaves the index.
-         insert into chat_message_search_queue (message_id) select id from edited on conflict do nothing
+         -- An imported message still queued with its import's backlog is moved to the front: an
+         -- edit is someone's writing now. DO UPDATE, not DO NOTHING, also when nothing changes: it
+         -- locks the queued row, so if an indexer batch holds it (and read the old text), the edit
+         -- waits for that batch, finds the row gone and queues the id again.
+         insert into chat_message_search_queue as q (message_id) select id from edited
+         on conflict (message_id) do update set bulk = false where q.bulk
        )`
        }, audit as (
          ${auditInsert(actor, 'messages.edit', bind, {

@@ -70,8 +70,12 @@ export const COPY_MESSAGES = `
                       model, prompt_tokens, completion_tokens, cost, latency_ms, agent_id, client_message_id,
                       request_hash, sanitized) from stdin`;
 
-/** The new ids, handed to the search indexer as an append does (by COPY too: one id a line). */
-export const COPY_SEARCH_QUEUE = `copy chat_message_search_queue (message_id) from stdin`;
+/**
+ * The new ids, handed to the search indexer (by COPY too: one id a line), marked `bulk`: the
+ * indexer takes them after every message appended meanwhile, so an import's backlog never delays
+ * what people are writing now (see search-index.ts).
+ */
+export const COPY_SEARCH_QUEUE = `copy chat_message_search_queue (message_id, bulk) from stdin`;
 
 /**
  * After the COPYs, in one statement: moves each session's `last_seq`, `message_count` and

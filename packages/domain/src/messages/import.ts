@@ -89,16 +89,29 @@ export async function importMessages(
       throw new DomainError('NOT_FOUND', `session not found (line ${line})`, { line });
     }
     const { rows: rowsOut } = parsed;
-    const stored = await client.query<{ index: number; same: boolean; deleted: boolean }>(STORED_KEYS, [
-      rowsOut.map((row) => row.sessionId),
-      rowsOut.map((row) => row.key),
-      rowsOut.map((row) => row.hash),
-    ]);
+    // Keys are looked up only in sessions that hold messages: a session whose last_seq is 0 (read
+    // under its lock, so no append can store one meanwhile) holds none, so no key. An import into
+    // new sessions, the common case, skips the lookup (~4 µs of server CPU a line).
+    const empty = new Set(locked.rows.filter((row) => Number(row.last_seq) === 0).map((row) => row.id));
+    /** Indexes (in rowsOut) of the lines whose key is looked up. */
+    const probed: number[] = [];
+    for (let index = 0; index < rowsOut.length; index++) if (!empty.has(rowsOut[index]!.sessionId)) probed.push(index);
+    const stored =
+      probed.length === 0
+        ? []
+        : (
+            await client.query<{ index: number; same: boolean; deleted: boolean }>(STORED_KEYS, [
+              probed.map((index) => rowsOut[index]!.sessionId),
+              probed.map((index) => rowsOut[index]!.key),
+              probed.map((index) => rowsOut[index]!.hash),
+            ])
+          ).rows;
     const skip = new Set<number>();
     let conflict: { index: number; deleted: boolean } | undefined;
-    for (const row of stored.rows) {
-      if (row.same) skip.add(row.index);
-      else if (conflict === undefined || row.index < conflict.index) conflict = row;
+    for (const found of stored) {
+      const index = probed[found.index]!;
+      if (found.same) skip.add(index);
+      else if (conflict === undefined || index < conflict.index) conflict = { index, deleted: found.deleted };
     }
     if (conflict !== undefined) {
       const line = rowsOut[conflict.index]!.line;
@@ -162,7 +175,7 @@ export async function importMessages(
     await finish(copy, writing);
     if (ids.length > 0) {
       const queued = client.query(copyFrom(COPY_SEARCH_QUEUE));
-      await finish(queued, write(queued, `${ids.join('\n')}\n`));
+      await finish(queued, write(queued, `${ids.join('\tt\n')}\tt\n`));
       const sessions = [...counts].map(([id, count]) => ({
         id,
         count,

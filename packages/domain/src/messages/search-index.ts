@@ -3,38 +3,44 @@ import { query } from './sql.ts';
 
 /**
  * One batch of the search indexer, as one statement (one short transaction):
- *  1. `batch` takes up to $1 queued message ids, half of them the newest and half the oldest,
- *     skipping ids another indexer has locked, so any number of indexers (the worker's loop, a
- *     manual job run) drain side by side without taking the same id twice or waiting on each
- *     other. Why both ends: a bulk import (messages.import, ~24,000 messages a second measured) queues far
- *     more than an indexer takes per second (to_tsvector costs ~90 µs a message), and taken
- *     oldest first, a message appended during the import waited behind the whole backlog (18–24 s
- *     in bench/import). The newest half usually keeps what people are writing now searchable
- *     within a batch or two (not always: an id that falls between newer imported ones waits for
- *     the oldest half; a priority the indexer can see would need a column); the oldest half keeps
- *     the backlog moving, so no message waits for ever (ids are UUIDv7: time-ordered).
+ *  1. `interactive` takes up to $1 queued ids that no bulk import queued (appends, edits, the
+ *     conversation loop's answers), oldest first, from the small partial index that lists only
+ *     them; `backlog` fills the rest of the batch with a bulk import's ids, oldest first. So a
+ *     message someone just wrote waits for at most the batch in progress, never behind an
+ *     import's backlog: taking the queue oldest first, an append made during a 200,000-message
+ *     import waited behind all of it (18–24 s), and taking half from each end it still waited
+ *     once 81.8 s, sitting between imported ids newer and older than it (ids are UUIDv7, taken
+ *     when a line is parsed; bench/results/import-2026-12-07.md). Both skip ids another indexer
+ *     has locked, so any number of indexers (the worker's loops, a manual job run) drain side by
+ *     side without taking the same id twice or waiting on each other.
  *  2. `indexed` computes their vectors and stores them. A message deleted (or purged) before its
- *     turn is left out: it would never be shown. A re-queued id is indexed again (the conversation loop re-queues an answer once it is final).
+ *     turn is left out: it would never be shown. A re-queued id is indexed again (an edit, or the
+ *     conversation loop re-queueing an answer once it is final).
  * A batch that fails (a vector over PostgreSQL's 1 MB limit cannot happen: the text is cut at
  * FTS_SOURCE_CHARS) rolls back whole, its ids still queued.
  */
 const INDEX_BATCH = `
-  with newest as (
-    select message_id from chat_message_search_queue
-     order by message_id desc limit ($1::int + 1) / 2 for update skip locked
-  ), oldest as (
-    select message_id from chat_message_search_queue
-     order by message_id limit $1::int / 2 for update skip locked
+  with interactive as (
+    select message_id from chat_message_search_queue where not bulk
+     order by message_id limit $1::int for update skip locked
+  ), backlog as (
+    -- LIMIT 0 (the batch is full of interactive ids) reads nothing.
+    select message_id from chat_message_search_queue where bulk
+     order by message_id limit $1::int - (select count(*) from interactive) for update skip locked
   ), batch as (
-    -- The two ends overlap when fewer than $1 are queued: each id is taken once.
     delete from chat_message_search_queue q
-     where q.message_id in (select message_id from newest union select message_id from oldest)
+     where q.message_id in (select message_id from interactive union all select message_id from backlog)
     returning q.message_id
   ), indexed as (
+    -- One primary-key probe per id: the LIMIT keeps the lateral subquery from being flattened
+    -- into a join, for which the planner (expecting more ids than a batch holds) hashed the
+    -- whole of chat_messages on every batch (~55 ms a batch with 60,000 messages stored).
     insert into chat_message_search (message_id, session_id, search_vector)
     select m.id, m.session_id, to_tsvector('simple'::regconfig, left(m.content, ${FTS_SOURCE_CHARS}))
-      from batch join chat_messages m on m.id = batch.message_id
-     where m.deleted_at is null
+      from batch cross join lateral (
+        select m.id, m.session_id, m.content from chat_messages m
+         where m.id = batch.message_id and m.deleted_at is null
+         limit 1) m
     -- A message queued again (an answer the conversation loop finished writing) is re-indexed.
     on conflict (message_id) do update set search_vector = excluded.search_vector
     returning 1
