@@ -378,8 +378,12 @@ export async function finishTurn(
        returning m.id, m.cost, t.session_id
      ), search as (
        -- The answer was queued for search when its empty placeholder was appended, and may have
-       -- been indexed empty since: queue it again now that its text is final.
-       insert into chat_message_search_queue (message_id) select m.id from m on conflict do nothing
+       -- been indexed empty since: queue it again now that its text is final. DO UPDATE, not DO
+       -- NOTHING: it waits for an indexer batch holding the placeholder's queue row (which would
+       -- index the old text, then delete the row) and queues it again after; DO NOTHING saw the
+       -- row still there and left the final text unindexed for good.
+       insert into chat_message_search_queue as q (message_id) select m.id from m
+       on conflict (message_id) do update set bulk = false where q.bulk
      ), s as (
        update chat_sessions s set total_cost = s.total_cost + m.cost, round_number = s.round_number + 1,
               last_activity_at = now(), version = s.version + 1
