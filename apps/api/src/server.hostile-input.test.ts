@@ -1,8 +1,8 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@threadstore/db/testing';
 import { captureLogs, type JsonLine } from '@threadstore/runtime/testing';
 import { createApiServer, type ApiServer } from './server.ts';
+import { sendRaw as send, type RawResponse } from './testing/raw-request.ts';
 import { testServerConfig } from './testing/server-config.ts';
 
 // Room for the 100,000-level nestings below, which must reach the JSON parser.
@@ -11,39 +11,6 @@ const ANONYMOUS = { 'x-session-id': '0b5a2f5e-8a53-4d8e-9d0e-1c2f3a4b5c6d' };
 
 interface ErrorBody {
   error: { message: string; data: Record<string, unknown> };
-}
-
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
-/**
- * One request on its own connection, with the body written exactly as given (several chunks
- * and no Content-Length make it chunked). Resolves as soon as the response is complete, even
- * if the server did not read the whole body.
- */
-function send(
-  url: string,
-  {
-    method = 'POST',
-    headers = {},
-    chunks = [],
-  }: { method?: string; headers?: Record<string, string>; chunks?: string[] },
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    // The server may answer and close before taking the rest of a body it refuses.
-    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? undefined : reject(error)));
-    for (const chunk of chunks) req.write(chunk);
-    req.end();
-  });
 }
 
 const json = (body: string) => ({ headers: { 'content-type': 'application/json', ...ANONYMOUS }, chunks: [body] });

@@ -6,6 +6,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@threadstore/domain';
 import { createCallerFactory } from '../trpc/init.ts';
 import type { Context } from '../trpc/context.ts';
+import { readBodyText } from '../trpc/read-body.ts';
 import { isStringSchema, restOperations, type RestOperation } from './document.ts';
 
 export interface RestHandlerOptions {
@@ -100,16 +101,11 @@ function queryInput(req: IncomingMessage, route: Route): Record<string, unknown>
 }
 
 async function bodyInput(req: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) {
-      throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${maxBodyBytes} bytes` });
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(
+    req,
+    maxBodyBytes,
+    () => new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${maxBodyBytes} bytes` }),
+  );
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

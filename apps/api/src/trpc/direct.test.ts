@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MikroORM } from '@threadstore/db';
@@ -7,6 +7,7 @@ import { createLogger } from '@threadstore/runtime';
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { appRouter } from '../routers/_app.ts';
 import { createApiServer, type ApiServer } from '../server.ts';
+import { sendRaw, type RawResponse } from '../testing/raw-request.ts';
 import { testServerConfig } from '../testing/server-config.ts';
 import { createContext } from './context.ts';
 import { createDirectCalls } from './direct.ts';
@@ -16,12 +17,6 @@ const STRANGER = { 'x-session-id': '1f0e2d3c-4b5a-4978-8b6c-5d4e3f2a1b0c' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 const config = testServerConfig({ LIMIT_MAX_BODY_BYTES: 4_096 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
 interface Call {
   method: 'GET' | 'POST';
   path: string;
@@ -30,18 +25,8 @@ interface Call {
   chunks?: string[];
 }
 
-function send(baseUrl: string, { method, path, headers = {}, chunks = [] }: Call): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${baseUrl}${path}`, { method, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' ? undefined : reject(error)));
-    for (const chunk of chunks) req.write(chunk);
-    req.end();
-  });
+function send(baseUrl: string, { method, path, headers, chunks }: Call): Promise<RawResponse> {
+  return sendRaw(`${baseUrl}${path}`, { method, headers, chunks });
 }
 
 const query = (procedure: string, input: unknown, headers: Record<string, string> = OWNER): Call => ({
@@ -57,7 +42,7 @@ const mutation = (procedure: string, body: string, headers: Record<string, strin
 });
 
 /** What a client can see of an answer: status, the headers tRPC sets, and the JSON. */
-function visible(answer: Answer) {
+function visible(answer: RawResponse) {
   return {
     status: answer.status,
     contentType: answer.headers['content-type'],

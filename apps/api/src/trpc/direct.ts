@@ -9,6 +9,7 @@ import {
 } from '@trpc/server';
 import { getHTTPStatusCode } from '@trpc/server/http';
 import type { TrpcHttpOptions } from './http.ts';
+import { readBodyText } from './read-body.ts';
 
 type Info = Parameters<TrpcHttpOptions<AnyTRPCRouter>['createContext']>[0]['info'];
 type Call = Info['calls'][number];
@@ -84,7 +85,10 @@ export function createDirectCalls<TRouter extends AnyTRPCRouter>(
     const readInputs = () =>
       (inputs ??= (async () => {
         try {
-          const text = method === 'GET' ? (search.get('input') ?? '') : await readBody(req, maxBodySize);
+          const text =
+            method === 'GET'
+              ? (search.get('input') ?? '')
+              : await readBodyText(req, maxBodySize, () => new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }));
           const parsed: unknown = text === '' ? undefined : JSON.parse(text);
           read = parsed === undefined ? {} : !batch ? { 0: parsed } : batchInputs(parsed, paths.length);
           return read;
@@ -200,16 +204,4 @@ function batchInputs(parsed: unknown, count: number): Record<number, unknown> {
     if (input !== undefined) inputs[index] = input;
   }
   return inputs;
-}
-
-/** The body as text, refusing (as tRPC's reader does) once more than `maxBodySize` bytes arrived. */
-async function readBody(req: IncomingMessage, maxBodySize: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodySize) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE' });
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
 }
