@@ -69,9 +69,8 @@ describe('two worker processes racing for every tick', () => {
     await Promise.all(processes.map((worker) => worker.waitFor((line) => line.msg === 'worker started', 'start')));
 
     const jobs = () =>
-      // A tick's job is sent within a second or two of its minute: the minute it was created names it.
-      orm.em.fork().execute<{ id: string; name: string; tick: string; state: string }[]>(
-        `select id::text, name, to_char(created_on at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as tick, state::text
+      orm.em.fork().execute<{ id: string; name: string; state: string }[]>(
+        `select id::text, name, state::text
            from ${schema}.job where name not like '\\_\\_pgboss%' and name not like '%.dead'`,
       );
     await eventually(
@@ -98,8 +97,17 @@ describe('two worker processes racing for every tick', () => {
     );
     expect(forwarded.length).toBeGreaterThanOrEqual(3);
     expect(forwarded.filter((occurrence) => occurrence.copies > 1)).toEqual([]);
+    // Each forwarded occurrence (one per schedule and minute slot) sends one job, so no schedule has
+    // more jobs than slots. Not "one job per minute of created_on": a pass that runs late (a busy
+    // machine) catches up on the occurrence it missed and sends it beside the one due now, two
+    // ticks' jobs created in the same minute.
+    const slots = await orm.em.fork().execute<{ name: string; slots: number }[]>(
+      `select data->>'name' as name, count(distinct singleton_on)::int as slots
+           from ${schema}.job where name = '__pgboss__send-it' group by 1`,
+    );
+    const slotsOf = new Map(slots.map((row) => [row.name, row.slots]));
     for (const [name, sent] of byName) {
-      expect(new Set(sent.map((job) => job.tick)).size, `${name} sent twice in one tick`).toBe(sent.length);
+      expect(sent.length, `${name} sent more jobs than it had ticks`).toBeLessThanOrEqual(slotsOf.get(name) ?? 0);
       expectOneAtATime(receipts.filter((run) => run.job === name));
     }
     // The short probe and the xp-rollup ran once for each tick they were sent.
