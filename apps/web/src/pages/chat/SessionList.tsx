@@ -13,13 +13,10 @@ export function SessionList({ currentId }: { currentId: string | null }) {
   const sessions = useQuery(
     trpc.sessions.list.queryOptions({ limit: 50, ...(titleContains === '' ? {} : { titleContains }) }),
   );
-  // A session created or changed anywhere (another tab, another device) refreshes the list.
-  useSubscription(
-    trpc.sessions.watchList.subscriptionOptions(
-      {},
-      { onData: () => void queryClient.invalidateQueries({ queryKey: trpc.sessions.list.queryKey() }) },
-    ),
-  );
+  // A session created or changed anywhere (another tab, another device) refreshes the list; so
+  // does each (re)connection of the feed, which covers what changed before the server followed.
+  const reload = () => void queryClient.invalidateQueries({ queryKey: trpc.sessions.list.queryKey() });
+  useSubscription(trpc.sessions.watchList.subscriptionOptions({}, { onStarted: reload, onData: reload }));
   return (
     <nav className="session-list" aria-label="Conversations">
       <Link href="/chat" className="new-chat">

@@ -43,10 +43,13 @@ export default function RunsPage() {
   const listKey = trpc.sessions.list.queryKey(input);
 
   // A run that changes is updated in place; one that now enters or leaves the filter reloads it.
+  // Each time the feed (re)connects the list reloads too: a run created between the first load and
+  // the moment the server started following was announced to nobody here.
   useSubscription(
     trpc.sessions.watchList.subscriptionOptions(
       {},
       {
+        onStarted: () => void queryClient.invalidateQueries({ queryKey: trpc.sessions.list.queryKey() }),
         onData: ({ data: { session } }) => {
           const page = queryClient.getQueryData<TSessionPage>(listKey);
           const matches = statuses.length === 0 || statuses.includes(session.status);
