@@ -48,7 +48,8 @@ describe('finishing an answer', () => {
       });
 
       // A batch takes the placeholder (as the indexer does: FOR UPDATE SKIP LOCKED) and is busy
-      // indexing its empty text while the answer is finished.
+      // indexing its empty text while the answer is finished. The real batch locks and deletes in
+      // one statement, so this window is a moment there; the test holds it open.
       await indexer.query('begin');
       const taken = await indexer.query(
         `select message_id from chat_message_search_queue where message_id = $1 for update skip locked`,

@@ -379,9 +379,10 @@ export async function finishTurn(
      ), search as (
        -- The answer was queued for search when its empty placeholder was appended, and may have
        -- been indexed empty since: queue it again now that its text is final. DO UPDATE, not DO
-       -- NOTHING: it waits for an indexer batch holding the placeholder's queue row (which would
-       -- index the old text, then delete the row) and queues it again after; DO NOTHING saw the
-       -- row still there and left the final text unindexed for good.
+       -- NOTHING: both wait for a batch that has already deleted the placeholder's queue row, but
+       -- only DO UPDATE waits for one that has locked it and not yet deleted it (a moment inside
+       -- the batch's statement); DO NOTHING then found the row, did nothing, and the batch indexed
+       -- the old text and deleted the row: the final text was never indexed.
        insert into chat_message_search_queue as q (message_id) select m.id from m
        on conflict (message_id) do update set bulk = false where q.bulk
      ), s as (
