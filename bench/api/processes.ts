@@ -32,13 +32,7 @@ export function startApi(
 ): Promise<ServerProcess> {
   return startServer(
     'api',
-    [
-      '--expose-gc',
-      ...(cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`]),
-      '--import',
-      join(import.meta.dirname, 'memory-probe.ts'),
-      main,
-    ],
+    ['--expose-gc', ...profileArgs(cpuProfileDir), '--import', join(import.meta.dirname, 'memory-probe.ts'), main],
     (port) => ({
       DATABASE_URL: databaseUrl,
       DATABASE_POOL_MAX: String(poolMax),
@@ -57,14 +51,17 @@ export function startBaseline(
   databaseUrl: string,
   poolMax: number,
   script = join(import.meta.dirname, 'baseline-server.ts'),
+  cpuProfileDir?: string,
 ): Promise<ServerProcess> {
-  return startServer('baseline', [script], (port) => ({
+  return startServer('baseline', [...profileArgs(cpuProfileDir), script], (port) => ({
     BENCH_DATABASE_URL: databaseUrl,
     BENCH_POOL_MAX: String(poolMax),
     BENCH_PORT: String(port),
     NODE_ENV: 'production',
   }));
 }
+
+const profileArgs = (dir: string | undefined) => (dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 
 async function startServer(
   name: string,

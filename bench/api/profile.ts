@@ -4,7 +4,7 @@
  * the self time summed by function and by package. A tool for finding what to cut, not a
  * benchmark: it prints no ratios and judges nothing.
  *
- *   node bench/api/profile.ts --workload append [--seconds 10] [--top 40]
+ *   node bench/api/profile.ts --workload append [--server api|baseline] [--seconds 10] [--top 40]
  *   DATABASE_URL=… uses that server (the quick data set is seeded into threadstore_bench_api)
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
@@ -14,13 +14,14 @@ import { parseArgs } from 'node:util';
 import { openBenchDatabase } from './database.ts';
 import { makeCorpus, QUICK_DATASET } from './dataset.ts';
 import { runLoad } from './load.ts';
-import { startApi } from './processes.ts';
+import { startApi, startBaseline } from './processes.ts';
 import { seed } from './seed.ts';
 import { QUICK_SETTINGS, workloads } from './workloads.ts';
 
 const { values: args } = parseArgs({
   options: {
     workload: { type: 'string', default: 'append' },
+    server: { type: 'string', default: 'api' },
     seconds: { type: 'string', default: '10' },
     top: { type: 'string', default: '40' },
   },
@@ -42,7 +43,8 @@ const db = await openBenchDatabase(process.env.DATABASE_URL, log);
 try {
   await seed(db.url, QUICK_DATASET, log);
   const dir = await mkdtemp(join(tmpdir(), 'threadstore-profile-'));
-  const api = await startApi(db.url, 10, dir);
+  const api =
+    args.server === 'baseline' ? await startBaseline(db.url, 10, undefined, dir) : await startApi(db.url, 10, dir);
   const all = workloads(QUICK_DATASET, makeCorpus(), QUICK_SETTINGS);
   const workload = all[args.workload as keyof typeof all];
   if (workload === undefined) throw new Error(`unknown workload ${args.workload}`);
@@ -92,6 +94,28 @@ function report(profile: CpuProfile, top: number): void {
   };
   print('self time by package', byPackage, 25);
   print('self time by function', byFunction, top);
+  print('total time (self and callees) by function, ours and tRPC only', inclusiveTimes(profile, selfUs), top);
+}
+
+/** Each function's self time plus its callees', counted once per sample even when it recurses. */
+function inclusiveTimes(profile: CpuProfile, selfUs: Map<number, number>): Map<string, number> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const totals = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      if (!/\/(apps|packages)\/|@trpc|zod|mikro-orm/.test(url)) continue;
+      const where = url.replace(/^file:\/\//, '').replace(/.*node_modules\/\.pnpm\/[^/]+\/node_modules\//, '');
+      const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      totals.set(key, (totals.get(key) ?? 0) + us);
+    }
+  }
+  return totals;
 }
 
 function packageOf(url: string, functionName: string): string {

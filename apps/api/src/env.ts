@@ -1,5 +1,6 @@
 import { DEFAULT_CONTENT_LIMITS, type ContentLimits } from '@threadstore/contract';
 import { envBoolean, logEnvSchema, queueEnvSchema, serviceDatabaseEnvSchema } from '@threadstore/runtime';
+import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import type { RateLimitSettings } from './trpc/rate-limit.ts';
 import { chatEnvShape } from './chat-env.ts';
@@ -17,6 +18,14 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     API_HOST: z.string().trim().min(1).default('0.0.0.0'),
     // 0 lets the OS pick a free port (tests); the chosen one is logged with "listening".
     API_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    // API processes serving the port (node:cluster): a number, or `auto` for one per core. Each
+    // has its own pool of DATABASE_POOL_MAX connections; with more than one, a primary process
+    // forks them, restarts one that crashes, adds up their /metrics and holds the in-memory rate
+    // limits they share. One (the default) runs the API in this process, with no primary.
+    API_WORKERS: z
+      .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)])
+      .default(1)
+      .transform((value) => (value === 'auto' ? availableParallelism() : value)),
     // Longest a SIGTERM may wait for in-flight requests and the pool before the process exits anyway.
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
     // How long /readyz waits for the database before answering 503, so a hung database makes the
@@ -66,7 +75,7 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // anonymous visitor from it (a fresh X-Session-ID per request must not buy a fresh budget).
     // Defaults to the per-principal values.
     RATE_LIMIT_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).optional(),
-    RATE_LIMIT_ADDRESS_BURST: positiveInt(1).optional(),
+    RATE_LIMIT_ADDRESS_BURST: z.coerce.number().int().min(1).optional(),
     // memory: each API instance counts on its own. postgres: every instance shares the counts
     // (rate_limits table), so N instances do not give N times the budget.
     RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).default('memory'),

@@ -13,6 +13,7 @@ import { createAuthenticator, type AuthConfig } from './auth/authenticator.ts';
 import { createLocalAccounts } from './auth/tokens.ts';
 import { chatDefaultsFrom, type ChatEnv } from './chat-env.ts';
 import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
+import type { MetricsText } from './cluster/worker.ts';
 import { createApiMetrics, type ApiMetrics } from './metrics.ts';
 import { openApiDocument, REST_BASE_PATH } from './openapi/document.ts';
 import { createRestHandler } from './openapi/rest.ts';
@@ -62,6 +63,8 @@ export interface ApiServerOptions {
   rateLimiter?: RateLimiter;
   /** Served at /metrics; by default a new set, with the process and pool metrics. */
   metrics?: ApiMetrics;
+  /** What /metrics serves instead of `metrics` alone (a cluster worker: every worker's, added up). */
+  metricsText?: () => Promise<MetricsText>;
   /** The conversation loop's memories and (tests, benchmarks) responder. */
   chat?: Pick<LiveOptions, 'memories' | 'responderFor'>;
   /** False leaves every tRPC call to tRPC's fetch adapter (tests comparing it with trpc/direct.ts). */
@@ -95,6 +98,7 @@ export function createApiServer({
   jobQueue = null,
   rateLimiter,
   metrics = createApiMetrics({ orm }),
+  metricsText = async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
   chat = {},
   directCalls = true,
 }: ApiServerOptions): ApiServer {
@@ -261,9 +265,16 @@ export function createApiServer({
       sendJson(res, 401, { error: 'unauthorized' });
       return;
     }
-    const body = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-    res.end(body);
+    let answer: MetricsText;
+    try {
+      answer = await metricsText();
+    } catch (error) {
+      logger.warn({ err: error }, 'metrics could not be gathered');
+      sendJson(res, 503, { error: 'metrics_unavailable' });
+      return;
+    }
+    res.writeHead(200, { 'content-type': answer.contentType, 'cache-control': 'no-store' });
+    res.end(answer.text);
   }
 
   let closing = false;

@@ -36,6 +36,8 @@ export interface ServiceDefinition<C extends ServiceConfig> {
   name: string;
   configSchema: z.ZodType<C>;
   start(context: { config: C; logger: Logger; orm: MikroORM }): Promise<StartedService>;
+  /** An IPC message from the parent that stops the service like SIGTERM (see `onShutdown`). */
+  shutdownMessage?: string;
 }
 
 /**
@@ -66,7 +68,11 @@ export async function runService<C extends ServiceConfig>(definition: ServiceDef
         await service.stop();
         await orm.close();
       },
-      { logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+      {
+        logger,
+        timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+        ...(definition.shutdownMessage === undefined ? {} : { message: definition.shutdownMessage }),
+      },
     );
     logger.info(service.startedFields ?? {}, service.startedMessage);
   } catch (error) {

@@ -7,6 +7,12 @@ export interface ShutdownOptions {
   signals?: NodeJS.Signals[];
   /** Called instead of process.exit (tests). */
   exit?: (code: number) => void;
+  /**
+   * Also shut down when the parent process sends this IPC message (a cluster primary stopping
+   * its workers). Unlike a second signal, it never cuts a shutdown short: the same stop may reach
+   * a worker both as a signal to its process group and as this message.
+   */
+  message?: string;
 }
 
 /**
@@ -15,7 +21,7 @@ export interface ShutdownOptions {
  * pressing Ctrl-C twice is never stuck.
  */
 export function onShutdown(cleanup: (signal: NodeJS.Signals) => Promise<void>, options: ShutdownOptions): () => void {
-  const { logger, timeoutMs, signals = ['SIGTERM', 'SIGINT'], exit = (code) => process.exit(code) } = options;
+  const { logger, timeoutMs, signals = ['SIGTERM', 'SIGINT'], exit = (code) => process.exit(code), message } = options;
   let shuttingDown = false;
   const handler = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
@@ -43,8 +49,13 @@ export function onShutdown(cleanup: (signal: NodeJS.Signals) => Promise<void>, o
       },
     );
   };
+  const onMessage = (received: unknown) => {
+    if (received === message && !shuttingDown) handler('SIGTERM');
+  };
   for (const signal of signals) process.on(signal, handler);
+  if (message !== undefined) process.on('message', onMessage);
   return () => {
     for (const signal of signals) process.off(signal, handler);
+    process.off('message', onMessage);
   };
 }

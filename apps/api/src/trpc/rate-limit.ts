@@ -1,6 +1,12 @@
 import type { Logger } from '@threadstore/runtime';
 import type { Pool } from 'pg';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  RateLimiterCluster,
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -32,7 +38,8 @@ const isAddressKey = (key: string) => key.startsWith('address:');
 
 /**
  * In-process token buckets, refilled continuously. Each API instance enforces its own budget, so
- * N instances allow N times as much; RATE_LIMIT_STORE=postgres shares them.
+ * N instances allow N times as much; RATE_LIMIT_STORE=postgres shares them (and the workers of
+ * one cluster share theirs: createClusterRateLimiter).
  */
 export function createRateLimiter({
   perMinute,
@@ -81,32 +88,62 @@ function tokenBuckets(
 /**
  * Budgets shared by every API instance through PostgreSQL (rate-limiter-flexible's
  * RateLimiterPostgres on the `rate_limits` table the migrations create): a fixed one-minute
- * window of `perMinute` requests per key, counted with one upsert per request. The in-process
- * buckets stay in front of it, so a flood from one caller is refused without a database round trip.
+ * window of `perMinute` requests per key, counted with one upsert per request.
  * When the database cannot be asked, each instance falls back to counting on its own
  * (the library's insurance limiter) rather than refusing everyone.
  */
 export function createPostgresRateLimiter({
   pool,
-  logger,
   ...settings
 }: RateLimitSettings & { pool: Pool; logger: Logger }): RateLimiter {
+  return createSharedRateLimiter({
+    ...settings,
+    store: (prefix, { perMinute }) =>
+      new RateLimiterPostgres({
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: 'rate_limits',
+        // Created by the migrations: the API's runtime role needs no DDL.
+        tableCreated: true,
+        clearExpiredByTimeout: true,
+        keyPrefix: prefix,
+        points: perMinute,
+        duration: 60,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: prefix, points: perMinute, duration: 60 }),
+      }),
+  });
+}
+
+/**
+ * Budgets shared by the workers of one API cluster (API_WORKERS > 1) with the in-memory store:
+ * the primary keeps the counts (rate-limiter-flexible's RateLimiterClusterMaster, started by
+ * `runApiCluster`) and each worker asks it over IPC, so N workers do not give N times the budget.
+ * A fixed one-minute window, like the PostgreSQL store.
+ */
+export function createClusterRateLimiter(settings: RateLimitSettings & { logger: Logger }): RateLimiter {
+  return createSharedRateLimiter({
+    ...settings,
+    // Past this the request goes through (see below) rather than wait on a stuck primary.
+    store: (prefix, { perMinute }) =>
+      new RateLimiterCluster({ keyPrefix: prefix, points: perMinute, duration: 60, timeoutMs: 1_000 }),
+  });
+}
+
+/**
+ * A shared store's budgets, with this process's token buckets in front of them, so a flood from
+ * one caller is refused without a round trip to the store.
+ */
+function createSharedRateLimiter({
+  store,
+  logger,
+  ...settings
+}: RateLimitSettings & {
+  logger: Logger;
+  /** A fixed window of `perMinute` requests per key under `prefix`. */
+  store: (prefix: string, budget: Budget) => RateLimiterAbstract;
+}): RateLimiter {
   const local = createRateLimiter(settings);
-  const shared = (prefix: string, { perMinute }: Budget) =>
-    perMinute === 0
-      ? null
-      : new RateLimiterPostgres({
-          storeClient: pool,
-          storeType: 'pool',
-          tableName: 'rate_limits',
-          // Created by the migrations: the API's runtime role needs no DDL.
-          tableCreated: true,
-          clearExpiredByTimeout: true,
-          keyPrefix: prefix,
-          points: perMinute,
-          duration: 60,
-          insuranceLimiter: new RateLimiterMemory({ keyPrefix: prefix, points: perMinute, duration: 60 }),
-        });
+  const shared = (prefix: string, budget: Budget) => (budget.perMinute === 0 ? null : store(prefix, budget));
   const principals = shared('principal', settings);
   const addresses = shared('address', settings.perAddress ?? settings);
   return {
