@@ -7,7 +7,7 @@ const iso = (date: Date | null | undefined): string | null => date?.toISOString(
  * One spelling per amount: PostgreSQL answers numeric(20,10) with all ten decimals ('1.5000000000')
  * while a just-created row holds the default ('0'); clients comparing costs should not see both.
  */
-function canonicalDecimal(amount: string): string {
+export function canonicalDecimal(amount: string): string {
   return amount.includes('.') ? amount.replace(/\.?0+$/, '') : amount;
 }
 

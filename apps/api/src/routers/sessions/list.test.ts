@@ -183,3 +183,30 @@ describe('sessions.list', () => {
     }
   });
 });
+
+describe('sessions.list items', () => {
+  it('are each exactly what sessions.get answers for that session', async () => {
+    const { principal, userId } = await createTestUser(testDb.orm.em.fork());
+    const api = callerAs(testDb.orm, principal);
+    const created = [];
+    for (let i = 0; i < 5; i++) created.push(await api.sessions.create({ title: `Listed ${i}`, metadata: { i } }));
+    const [plain, running, pinned, tagged, costly] = created.map((s) => s.id);
+    await api.sessions.start({ id: running! });
+    await api.sessions.pin({ id: pinned! });
+    await api.sessions.tag({ id: tagged!, tags: ['Blue', 'green'] });
+    await api.messages.append({ sessionId: costly!, role: 'user', content: 'hello' });
+    // What the loop and agents write: a cost with decimals, a phase, a finish.
+    await testDb.orm.em.fork().execute(
+      `update chat_sessions set total_cost = 1.2500000000, phase = 'review', round_number = 3,
+                finished_at = timestamptz '2026-02-03 04:05:06.789123+00'
+          where id = ? and user_id = ?`,
+      [costly, userId],
+    );
+
+    const listed = (await api.sessions.list({ limit: 10 })).items;
+    expect(listed.map((s) => s.id).sort()).toEqual([plain, running, pinned, tagged, costly].sort());
+    for (const item of listed) expect(item).toEqual(await api.sessions.get({ id: item.id }));
+    expect(listed[0]!.id).toBe(pinned);
+    expect(listed.find((s) => s.id === costly)).toMatchObject({ totalCost: '1.25', messageCount: 1, lastSeq: 1 });
+  });
+});
