@@ -13,7 +13,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectionSettingsFromUrl, pgClientConfig, uuidv7 } from '@threadstore/db';
 // The same row-to-DTO mapping as the API: the comparison is about the stack, not the mapping.
-import { appendStatement, MESSAGE_COLUMNS, toMessage, type Actor, type MessageRow } from '@threadstore/domain';
+import {
+  appendStatement,
+  listingStatement,
+  MESSAGE_COLUMNS,
+  sessionFromRow,
+  toMessage,
+  type Actor,
+  type ListingFilters,
+  type MessageRow,
+  type SessionRow,
+} from '@threadstore/domain';
 import pg from 'pg';
 
 type PreparedMessage = Parameters<typeof appendStatement>[3][number];
@@ -104,79 +114,38 @@ async function history(anonymousId: string, input: { sessionId: string; before?:
 }
 
 // The listing as packages/domain/src/sessions/list.ts runs it for an anonymous owner, first page,
-// default order (pinned part, then unpinned part, each newest activity first), written by hand
-// where the API builds it with MikroORM's query builder.
-const SESSION_SECTION = (pinned: boolean) => `select s.*,
-         '${pinned ? 'p' : 'u'}' || to_char(s.last_activity_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_key
-    from chat_sessions s
-   where s.anonymous_id = $1 and s.pinned_at is ${pinned ? 'not null' : 'null'} and s.deleted_at is null
-     and s.archived_at is null
-   order by s.last_activity_at desc, s.id desc
-   limit $2`;
-
-type SessionRow = Record<string, unknown> & { cursor_key: string; id: string };
-
-const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
-
-/** The session as the API's toSessionDto() shapes it (no owner ids, ISO timestamps). */
-function toSession(row: SessionRow) {
-  return {
-    id: row.id,
-    owner: row.user_id === null ? 'anonymous' : 'user',
-    title: row.title,
-    projectId: row.project_id,
-    agentId: row.agent_id,
-    clientKey: row.client_key,
-    problemStatement: row.problem_statement,
-    context: row.context,
-    metadata: row.metadata,
-    status: row.status,
-    phase: row.phase,
-    round: row.round_number,
-    totalCost: String(row.total_cost).includes('.')
-      ? String(row.total_cost).replace(/\.?0+$/, '')
-      : String(row.total_cost),
-    synthesis: row.synthesis,
-    finalRecommendation: row.final_recommendation,
-    error: row.error,
-    messageCount: Number(row.message_count),
-    lastSeq: Number(row.last_seq),
-    version: row.version,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    startedAt: iso(row.started_at),
-    finishedAt: iso(row.finished_at),
-    lastProgressAt: iso(row.last_progress_at),
-    lastActivityAt: iso(row.last_activity_at),
-    lastMessageAt: iso(row.last_message_at),
-    archivedAt: iso(row.archived_at),
-    deletedAt: iso(row.deleted_at),
-    pinnedAt: iso(row.pinned_at),
-    tags: row.tags,
-    forkedFromMessageId: row.forked_from_message_id,
-  };
-}
+// default order: the same statement (pinned part, then unpinned part, each newest activity
+// first), named as the API names it, and the same row mapping.
+const DEFAULT_LISTING: ListingFilters = {
+  orderBy: 'lastActivity',
+  statuses: null,
+  projectId: null,
+  archived: false,
+  deleted: false,
+  titleContains: null,
+  tag: null,
+};
 
 async function listSessions(anonymousId: string, input: { limit?: number }) {
   const size = input.limit ?? 50;
-  const section = async (pinned: boolean, limit: number) =>
-    (
-      await pool.query<SessionRow>({
-        name: pinned ? 'sessions_pinned' : 'sessions_unpinned',
-        text: SESSION_SECTION(pinned),
-        values: [anonymousId, limit],
-      })
-    ).rows;
-  const rows = await section(true, size + 1);
-  if (rows.length <= size) rows.push(...(await section(false, size + 1 - rows.length)));
+  const statement = listingStatement({ anonymousId }, DEFAULT_LISTING, null, size + 1);
+  const { rows } = await pool.query<SessionRow>({
+    name: preparedName(statement.text),
+    text: statement.text,
+    values: statement.values,
+  });
   const page = rows.slice(0, size);
   const last = page.at(-1);
   return {
-    items: page.map(toSession),
+    items: page.map(sessionFromRow),
     // Not the API's signed cursor (the capacity benchmark reads the first page only).
     nextCursor: rows.length > size && last !== undefined ? `${last.cursor_key}/${last.id}` : null,
   };
 }
+
+/** The name packages/domain/src/messages/sql.ts gives a statement, so both servers prepare alike. */
+const preparedName = (text: string) =>
+  `threadstore_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
 
 async function append(actor: Actor, action: string, sessionId: string, messages: NewMessage[]) {
   // Quiet, as the API runs it (its change feed announces appends after their commit): the
@@ -184,7 +153,7 @@ async function append(actor: Actor, action: string, sessionId: string, messages:
   const statement = appendStatement(actor, action, sessionId, messages.map(prepare), { quiet: true });
   // Named like the API's (packages/domain/src/messages/sql.ts), so both run the same prepared SQL.
   const { rows } = await pool.query<MessageRow>({
-    name: `append_${createHash('sha256').update(statement.text).digest('hex').slice(0, 24)}`,
+    name: preparedName(statement.text),
     text: statement.text,
     values: statement.values,
   });

@@ -1,10 +1,12 @@
 /**
  * Where the API process spends its CPU on one workload: the real API (apps/api/dist/main.js)
- * under V8's sampling profiler while a closed loop sends `--workload` (append or history), then
+ * (or the bare baseline) under V8's sampling profiler while a closed loop sends `--workload` (append,
+ * history, list…: a key of bench/api/workloads.ts), then
  * the self time summed by function and by package. A tool for finding what to cut, not a
  * benchmark: it prints no ratios and judges nothing.
  *
  *   node bench/api/profile.ts --workload append [--server api|baseline] [--seconds 10] [--top 40]
+ *                             [--main ../before/apps/api/dist/main.js]
  *   DATABASE_URL=… uses that server (the quick data set is seeded into threadstore_bench_api)
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
@@ -14,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { openBenchDatabase } from './database.ts';
 import { makeCorpus, QUICK_DATASET } from './dataset.ts';
 import { runLoad } from './load.ts';
-import { startApi, startBaseline } from './processes.ts';
+import { startApi, startBaseline, treeCpuSeconds } from './processes.ts';
 import { seed } from './seed.ts';
 import { QUICK_SETTINGS, workloads } from './workloads.ts';
 
@@ -22,6 +24,8 @@ const { values: args } = parseArgs({
   options: {
     workload: { type: 'string', default: 'append' },
     server: { type: 'string', default: 'api' },
+    // Another build of the API (an earlier commit's checkout, built), to compare with this one.
+    main: { type: 'string' },
     seconds: { type: 'string', default: '10' },
     top: { type: 'string', default: '40' },
   },
@@ -43,8 +47,11 @@ const db = await openBenchDatabase(process.env.DATABASE_URL, log);
 try {
   await seed(db.url, QUICK_DATASET, log);
   const dir = await mkdtemp(join(tmpdir(), 'threadstore-profile-'));
+  let cpuBefore = 0;
   const api =
-    args.server === 'baseline' ? await startBaseline(db.url, 10, undefined, dir) : await startApi(db.url, 10, dir);
+    args.server === 'baseline'
+      ? await startBaseline(db.url, 10, undefined, dir)
+      : await startApi(db.url, 10, dir, {}, args.main);
   const all = workloads(QUICK_DATASET, makeCorpus(), QUICK_SETTINGS);
   const workload = all[args.workload as keyof typeof all];
   if (workload === undefined) throw new Error(`unknown workload ${args.workload}`);
@@ -53,11 +60,17 @@ try {
     concurrency: workload.concurrency,
     next: workload.next,
     warmup: { ms: 2_000 },
+    afterWarmup: async () => {
+      cpuBefore = treeCpuSeconds(api.pid);
+    },
     measure: { ms: Number(args.seconds) * 1000 },
   });
+  // Profiling slows the process a little, so this reads high; compare runs of this tool only.
+  const cpuMsPerRequest = ((treeCpuSeconds(api.pid) - cpuBefore) * 1000) / result.requests;
   await api.stop();
   log(
-    `${workload.name}: ${result.throughput.toFixed(0)} req/s, ${result.non2xx} non-2xx (load ${loadavg()[0]!.toFixed(2)})`,
+    `${workload.name}: ${result.throughput.toFixed(0)} req/s, ${result.non2xx} non-2xx, ` +
+      `server CPU ${cpuMsPerRequest.toFixed(3)} ms per request, profiled (load ${loadavg()[0]!.toFixed(2)})`,
   );
   const [file] = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('the API wrote no profile');

@@ -45,6 +45,16 @@ export function historyRequest(session: number, input: Omit<HistoryInput, 'sessi
   };
 }
 
+/** The first page of a visitor's session list, as the chat page loads it. */
+export function listRequest(session: number): HttpRequest {
+  const input: RouterInputs['sessions']['list'] = { limit: 20 };
+  return {
+    method: 'GET',
+    path: `/trpc/sessions.list?input=${encodeURIComponent(JSON.stringify(input))}`,
+    headers: headersOf(session),
+  };
+}
+
 /** An import of an agent trace: a whole batch for one session, alternating user and assistant. */
 export function appendManyRequest(shape: DatasetShape, corpus: string, batchSize: number): HttpRequest {
   const session = randomSession(shape);
@@ -144,6 +154,12 @@ export function workloads(shape: DatasetShape, corpus: string, settings: Setting
       ...timed(16, settings.seconds, settings.warmupSeconds),
       messagesPerRequest: 50,
       next: () => historyRequest(randomSession(shape), { limit: 50 }),
+    },
+    list: {
+      name: 'sessions.list first page (20), 16 clients',
+      ...timed(16, settings.seconds, settings.warmupSeconds),
+      messagesPerRequest: 1,
+      next: () => listRequest(randomSession(shape)),
     },
     firstPage: {
       name: 'first page (latest 50) of the 200k session, 8 clients',

@@ -16,6 +16,7 @@ export * from './sessions/lifecycle.ts';
 export * from './sessions/create.ts';
 export * from './sessions/get.ts';
 export * from './sessions/list.ts';
+export { listingStatement, sessionFromRow, type ListingFilters, type SessionRow } from './sessions/sql.ts';
 export * from './sessions/update.ts';
 export * from './sessions/archive.ts';
 export * from './sessions/delete.ts';
