@@ -64,6 +64,9 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     reseed: { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true, default: [] },
+    // Settings for api-before only, over --api-env (with --before pointing at this checkout, the
+    // same build under two settings: --api-env API_WORKERS=2 --before-env API_WORKERS=1).
+    'before-env': { type: 'string', multiple: true, default: [] },
     // Another checkout, built (`pnpm install && turbo run build --filter=@threadstore/api...`):
     // its API is measured too, as `api-before`, in the same run.
     before: { type: 'string' },
@@ -76,9 +79,10 @@ const warmupSeconds = Number(args.warmup);
 const steps = args.steps.split(',').map(Number);
 const generatorCount = Number(args.generators);
 const serverNames = [...(args.before === undefined ? [] : ['api-before']), ...args.servers.split(',')];
-const apiEnv = Object.fromEntries(
-  args['api-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-);
+const settingsOf = (pairs: string[]) =>
+  Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+const beforeEnv = settingsOf(args['before-env']);
+const apiEnv = settingsOf(args['api-env']);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface StepStats {
@@ -168,6 +172,7 @@ try {
               LIMIT_ANONYMOUS_QUEUE: '100000',
               METRICS_BEARER_TOKEN: metricsToken,
               ...apiEnv,
+              ...(name === 'api-before' ? beforeEnv : {}),
             },
             name === 'api' ? undefined : join(args.before!, 'apps/api/dist/main.js'),
           )
@@ -275,7 +280,17 @@ try {
       `- Data: ${formatNumber(shape.sessions)} sessions of ${shape.messagesPerSession} seeded messages, each owned by its own anonymous visitor (user i owns session i); chat_messages now ${formatNumber(Number(dataNote.messages))} messages, ${formatNumber(Number(dataNote.bytes) / 2 ** 20)} MiB with indexes (the appends of earlier runs stay).`,
       `- User model (bench/capacity/generator.ts): list sessions → last 50 messages → append a user message → append an assistant message (200–800 characters, with a clientMessageId) → the 50 before those → again; exponential think time, mean ${THINK_MEAN_MS / 1000} s, before every step (≈0.5 req/s per user, 40% writes). Open loop, latency from each request's due time. ${generatorCount} generator process(es), keep-alive node:http, up to ${MAX_SOCKETS} sockets each.`,
       `- Steps: ${steps.join(', ')} users; each ${warmupSeconds} s unmeasured then ${measureSeconds} s measured; a server stops stepping after its first miss. SLO: p95 < ${SLO.p95} ms, p99 < ${SLO.p99} ms, errors ≤ ${SLO.errorShare * 100}%.`,
-      `- API: apps/api/dist/main.js${args.before === undefined ? '' : ` (and as api-before, ${args.before}'s build of the same)`}, NODE_ENV=production, DATABASE_POOL_MAX=${POOL_MAX}, RATE_LIMIT_PER_MINUTE=0, LIMIT_ANONYMOUS_CONCURRENCY/QUEUE lifted (the users stand in for signed-in users)${
+      `- API: apps/api/dist/main.js${
+        args.before === undefined
+          ? ''
+          : ` (and as api-before, ${args.before}'s build of the same${
+              Object.keys(beforeEnv).length === 0
+                ? ''
+                : `, with ${Object.entries(beforeEnv)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(', ')}`
+            })`
+      }, NODE_ENV=production, DATABASE_POOL_MAX=${POOL_MAX}, RATE_LIMIT_PER_MINUTE=0, LIMIT_ANONYMOUS_CONCURRENCY/QUEUE lifted (the users stand in for signed-in users)${
         Object.keys(apiEnv).length === 0
           ? ''
           : `, ${Object.entries(apiEnv)
