@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@threadstore/db/testing';
 import { startServiceProcess, type ServiceProcess } from '@threadstore/runtime/testing';
@@ -113,6 +114,35 @@ describe('the API with API_WORKERS=2', () => {
     const visitor = randomUUID();
     const answers = await Promise.all(Array.from({ length: 6 }, () => listSessions(port, visitor)));
     expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
+    api.child.kill('SIGTERM');
+    expect(await api.exited(EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+  });
+
+  it('keeps retrying a replacement the database refuses, beside the worker still serving', async () => {
+    const api = startCluster({ DATABASE_URL: database.url });
+    const { workerPids } = await listening(api);
+    // From another database: PostgreSQL refuses to close the one a session is connected to.
+    const admin = new pg.Client({ connectionString: unmigrated.url });
+    await admin.connect();
+    try {
+      // New connections are refused from here on; the workers' open ones keep working.
+      await admin.query(`alter database "${database.name}" allow_connections false`);
+      process.kill(workerPids[0]!, 'SIGKILL');
+      // The replacement cannot open the database and dies; the primary tries again, and again.
+      await api.waitFor(
+        (l) => l.msg === 'an API worker exited; starting another' && (l.restartInMs as number) >= 2_000,
+        'a second restart',
+        START_TIMEOUT_MS,
+      );
+      expect(api.child.exitCode).toBeNull();
+      expect(alive(workerPids[1]!)).toBe(true);
+      await admin.query(`alter database "${database.name}" allow_connections true`);
+      await api.waitFor((l) => l.msg === 'API worker replaced', 'the replacement', START_TIMEOUT_MS);
+    } finally {
+      await admin.query(`alter database "${database.name}" allow_connections true`);
+      await admin.end();
+    }
+    expect(api.stdout.lines.filter((l) => l.level === 'fatal' && l.pid === api.child.pid)).toEqual([]);
     api.child.kill('SIGTERM');
     expect(await api.exited(EXIT_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
   });

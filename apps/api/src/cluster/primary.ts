@@ -29,10 +29,10 @@ const SHUTDOWN_MARGIN_MS = 2_000;
  *
  * - logs "listening" once every worker listens (workers log "worker listening"), so a
  *   supervisor that waits for that line sees the whole cluster up;
- * - replaces a worker that dies while serving, after a backoff (1 s, doubling up to 30 s while
- *   crashes follow each other); a worker that dies before it ever listened (a database without
- *   the migrations, say) stops the cluster with that worker's exit code, since another would die
- *   the same way;
+ * - replaces a worker that dies, after a backoff (1 s, doubling up to 30 s while crashes follow
+ *   each other); but a worker that dies before the cluster ever came up (a database without the
+ *   migrations, say) stops the cluster with that worker's exit code, since another would die the
+ *   same way;
  * - on SIGTERM/SIGINT tells every worker to stop (an IPC message, so a worker that also got the
  *   signal from its process group does not take it as a second, hurried one), waits for them and
  *   exits 0, or 1 when one failed to stop cleanly;
@@ -88,8 +88,10 @@ export function runApiCluster({
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     const fields = { workerPid: worker.process.pid, code, signal };
-    if (!listened.has(worker)) {
-      // It never served: the cause (configuration, schema, database) is the same for all of them.
+    if (!listened.has(worker) && !announced) {
+      // The cluster never came up: the cause (configuration, schema, database) is the same for
+      // every worker. A replacement that fails later (the database down a while) is retried
+      // with the backoff below instead, beside the workers still serving.
       logger.fatal(fields, 'an API worker failed to start; stopping the cluster');
       void stopAll().finally(() => process.exit(code === 0 || code === null ? 1 : code));
       return;
