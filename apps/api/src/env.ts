@@ -64,6 +64,13 @@ export const apiEnvSchema = serviceDatabaseEnvSchema
     // beyond that; keep it below DATABASE_POOL_MAX so signed-in callers always find a connection.
     LIMIT_ANONYMOUS_CONCURRENCY: positiveInt(5),
     LIMIT_ANONYMOUS_QUEUE: z.coerce.number().int().min(0).default(500),
+    // Pooled connections mutations leave to reads: at most the pool's size minus this many
+    // mutations run at once in each API process (at least one), the rest wait their turn in memory,
+    // up to LIMIT_WRITE_QUEUE of them (beyond that: SERVICE_UNAVAILABLE, retry after 1 s). A write
+    // holds its connection until its commit is flushed to disk, so without a reserve one slow
+    // WAL flush leaves every connection to writes waiting on it and every read queues behind them.
+    DATABASE_POOL_READ_RESERVE: z.coerce.number().int().min(0).default(3),
+    LIMIT_WRITE_QUEUE: z.coerce.number().int().min(0).default(2_000),
     LIMIT_DEFAULT_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.defaultPageSize),
     LIMIT_MAX_PAGE_SIZE: positiveInt(DEFAULT_CONTENT_LIMITS.maxPageSize),
 

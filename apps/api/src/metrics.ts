@@ -79,6 +79,21 @@ export function trackSubscription(metrics: ApiMetrics, procedure: string): () =>
   };
 }
 
+/**
+ * Mutations waiting for one of the write slots (DATABASE_POOL_READ_RESERVE keeps the rest of the
+ * pool for reads): above zero for long, writes are waiting on the database's commits (WAL flushes).
+ */
+export function trackWaitingWrites(metrics: ApiMetrics, share: { readonly waiting: number }): void {
+  new Gauge({
+    name: 'threadstore_api_writes_waiting',
+    help: 'Mutations waiting for a write slot (the pool keeps DATABASE_POOL_READ_RESERVE connections for reads)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(share.waiting);
+    },
+  });
+}
+
 /** Metrics for contexts built without a server (tests, scripts): counted, but never exported. */
 export const detachedMetrics: ApiMetrics = createApiMetrics({ processMetrics: false });
 

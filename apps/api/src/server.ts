@@ -14,7 +14,7 @@ import { createLocalAccounts } from './auth/tokens.ts';
 import { chatDefaultsFrom, type ChatEnv } from './chat-env.ts';
 import { contentLimitsFrom, rateLimitSettingsFrom, type ApiConfig } from './env.ts';
 import type { MetricsText } from './cluster/worker.ts';
-import { createApiMetrics, type ApiMetrics } from './metrics.ts';
+import { createApiMetrics, trackWaitingWrites, type ApiMetrics } from './metrics.ts';
 import { openApiDocument, REST_BASE_PATH } from './openapi/document.ts';
 import { createRestHandler } from './openapi/rest.ts';
 import { API_VERSION } from './version.ts';
@@ -23,7 +23,7 @@ import { createLive, type LiveOptions } from './live/live.ts';
 import { appRouter } from './routers/_app.ts';
 import { createContext, REQUEST_ID_HEADER, requestIdFrom } from './trpc/context.ts';
 import { createTrpcHttpHandler } from './trpc/http.ts';
-import { createCallShare } from './trpc/call-share.ts';
+import { createCallShare, writeLimit } from './trpc/call-share.ts';
 import { createRateLimiter, type RateLimiter } from './trpc/rate-limit.ts';
 import { applyCors } from './web/cors.ts';
 import { createStaticSite } from './web/static-site.ts';
@@ -43,6 +43,8 @@ export type ApiServerConfig = AuthConfig &
     | 'LIMIT_MAX_BATCH_CALLS'
     | 'LIMIT_ANONYMOUS_CONCURRENCY'
     | 'LIMIT_ANONYMOUS_QUEUE'
+    | 'DATABASE_POOL_READ_RESERVE'
+    | 'LIMIT_WRITE_QUEUE'
     | 'METRICS_ENABLED'
     | 'METRICS_BEARER_TOKEN'
     | 'RATE_LIMIT_PER_MINUTE'
@@ -109,6 +111,17 @@ export function createApiServer({
   const live = createLive({ orm, logger, defaults: chatDefaultsFrom(config), limits, ...chat });
   const authenticator = createAuthenticator(config);
   const accountHttp = createAccountHttp({ orm, logger, authenticator, maxLineBytes: config.LIMIT_MAX_BODY_BYTES });
+  // Mutations leave DATABASE_POOL_READ_RESERVE of the pool's connections to reads (see env.ts).
+  const writeShare = createCallShare({
+    limit: writeLimit(orm.config.get('pool')?.max ?? 10, config.DATABASE_POOL_READ_RESERVE),
+    queue: config.LIMIT_WRITE_QUEUE,
+    refuse: () =>
+      new TRPCError({
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'too many writes waiting for the database; retry shortly',
+      }),
+  });
+  trackWaitingWrites(metrics, writeShare);
   const context = createContext({
     orm,
     logger,
@@ -117,6 +130,7 @@ export function createApiServer({
     live,
     rateLimiter: rateLimiter ?? createRateLimiter(rateLimitSettingsFrom(config)),
     anonymousShare: createCallShare({ limit: config.LIMIT_ANONYMOUS_CONCURRENCY, queue: config.LIMIT_ANONYMOUS_QUEUE }),
+    writeShare,
     authenticator,
     localAccounts: createLocalAccounts(config),
     jobQueue,

@@ -31,6 +31,8 @@ export interface ContextDependencies {
   rateLimiter?: RateLimiter;
   /** How many calls without credentials may run at once (by default: no bound). */
   anonymousShare?: CallShare;
+  /** How many mutations may run at once, leaving the rest of the pool to reads (by default: no bound). */
+  writeShare?: CallShare;
   /** The worker's queues, for the admin procedures; null where no queue is wired (most tests). */
   jobQueue?: JobQueue | null;
   /** Signs local accounts' tokens; null (the default) where local accounts are off. */
@@ -49,6 +51,7 @@ export interface Context {
   limits: ContentLimits;
   rateLimiter: RateLimiter;
   anonymousShare: CallShare;
+  writeShare: CallShare;
   jobQueue: JobQueue | null;
   localAccounts: LocalAccounts | null;
   readiness: ReadinessMonitor;
@@ -84,6 +87,7 @@ export function createContextInner({
   limits = DEFAULT_CONTENT_LIMITS,
   rateLimiter = unlimited,
   anonymousShare = unlimitedShare,
+  writeShare = unlimitedShare,
   jobQueue = null,
   localAccounts = null,
   readiness,
@@ -107,6 +111,7 @@ export function createContextInner({
     limits,
     rateLimiter,
     anonymousShare,
+    writeShare,
     jobQueue,
     localAccounts,
     readiness:

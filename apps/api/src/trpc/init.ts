@@ -73,8 +73,9 @@ function translate(error: TRPCError): TRPCError | undefined {
 
 /**
  * Calls without credentials run within their bounded share of the pool (see call-share.ts), so
- * a burst of them cannot starve signed-in users. Not subscriptions, and not `chat.send`: they
- * wait on the change feed or the model for most of their life, not on a database connection.
+ * a burst of them cannot starve signed-in users, and mutations within theirs, so writes waiting
+ * on a WAL flush cannot hold the connections reads need. Not subscriptions, and not `chat.send`:
+ * they wait on the change feed or the model for most of their life, not on a database connection.
  */
 const UNBOUNDED_WAITS = new Set(['chat.send']);
 
@@ -87,7 +88,7 @@ type CallResult = { ok: true } | { ok: false; error: TRPCError };
  * hop, which was a measurable share of the API's CPU per request. In order:
  *  1. timing and counting by procedure and outcome (the code a client sees);
  *  2. the caller's rate-limit budgets;
- *  3. the bounded pool share of calls without credentials;
+ *  3. the bounded pool shares of calls without credentials and of mutations;
  *  4. `admit`, the procedure kind's own check (a principal, its scopes, a user, an admin);
  * and what domain functions and the database refuse, turned into the error a client should see.
  */
@@ -115,10 +116,9 @@ async function guardCall<Result extends CallResult>(
       }
     }
     const unauthenticated = ctx.principal === null || ctx.principal.kind === 'anonymous';
-    result =
-      unauthenticated && type !== 'subscription' && !UNBOUNDED_WAITS.has(path)
-        ? await ctx.anonymousShare.run(admit)
-        : await admit();
+    const bounded = type !== 'subscription' && !UNBOUNDED_WAITS.has(path);
+    const run = bounded && type === 'mutation' ? () => ctx.writeShare.run(admit) : admit;
+    result = bounded && unauthenticated ? await ctx.anonymousShare.run(run) : await run();
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
     const translated = translate(error) ?? error;
