@@ -17,15 +17,26 @@ const CHARTS = [
 describe('the operations page', () => {
   const setup = useAdminProduct();
 
-  /** Clicks a job's button and waits until the recent runs show that run finished. */
-  async function runAndWait(page: Page, button: string, job: string, finishedBefore: number) {
-    await page.getByRole('button', { name: button }).click();
-    const finished = page
+  /** The runs of `job` the recent runs show as succeeded. */
+  function succeeded(page: Page, job: string) {
+    return page
       .getByRole('table', { name: 'Recent runs' })
       .getByRole('row')
       .filter({ hasText: job })
       .filter({ hasText: 'succeeded' });
-    await expect.poll(() => finished.count(), { timeout: 45_000 }).toBeGreaterThan(finishedBefore);
+  }
+
+  /**
+   * Clicks a job's button and waits until the recent runs show one more finished run of it than
+   * before the click. Counting from what is already there matters: the worker's own hourly run
+   * (stats at minute 0) may have finished just before, on data the test had not written yet.
+   */
+  async function runAndWait(page: Page, button: string, job: string) {
+    // The runs loaded: their table, or the note that there are none.
+    await page.getByRole('table', { name: 'Recent runs' }).or(page.getByText('No job has run yet.')).waitFor();
+    const before = await succeeded(page, job).count();
+    await page.getByRole('button', { name: button }).click();
+    await expect.poll(() => succeeded(page, job).count(), { timeout: 45_000 }).toBeGreaterThan(before);
   }
 
   test('shows an admin the jobs, runs the stats job and draws its snapshots as charts', async () => {
@@ -55,7 +66,7 @@ describe('the operations page', () => {
     const statsRow = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^stats/ }) });
     expect(await statsRow.getByRole('cell').first().textContent()).toContain('0 * * * *');
 
-    await runAndWait(page, 'Run stats now', 'stats', 0);
+    await runAndWait(page, 'Run stats now', 'stats');
     // (The worker's own hourly run may add one.)
     await page.getByText(/^[1-9] snapshots? of the stats job/).waitFor({ timeout: 20_000 });
     await page.locator('main').evaluate((main) => main.scrollTo(0, 0));
@@ -65,7 +76,8 @@ describe('the operations page', () => {
       // uPlot drew it: a canvas, and a legend naming at least one series.
       await chart.locator('canvas').waitFor();
       expect(await chart.locator('canvas').evaluate((canvas: HTMLCanvasElement) => canvas.width)).toBeGreaterThan(200);
-      expect(await chart.locator('.u-legend .u-series').count()).toBeGreaterThan(0);
+      // The series are refetched once the run shows as finished: poll rather than read once.
+      await expect.poll(() => chart.locator('.u-legend .u-series').count()).toBeGreaterThan(0);
     }
     const sizes = page.getByRole('figure', { name: /^Table sizes/ });
     await sizes.getByText('Figures of “Table sizes” as a table').click();
@@ -82,11 +94,11 @@ describe('the operations page', () => {
     await page.getByRole('heading', { name: 'Statistics' }).evaluate((heading) => heading.scrollIntoView());
     await t.screenshot(page, 'operations-charts');
     const costs = page.getByRole('figure', { name: /^Cost per model/ });
-    expect(await costs.locator('.u-legend').textContent()).toMatch(/model-a.*model-b/);
+    await expect.poll(() => costs.locator('.u-legend').textContent()).toMatch(/model-a.*model-b/);
 
     // Retention: the real run is offered only after a successful dry run.
     expect(await page.getByRole('button', { name: 'Run retention now' }).count()).toBe(0);
-    await runAndWait(page, 'Dry run retention', 'retention', 0);
+    await runAndWait(page, 'Dry run retention', 'retention');
     await page.getByRole('button', { name: 'Run retention now' }).waitFor({ timeout: 20_000 });
     expect(await page.getByText(/^Dry run of .* would affect \d+ rows\.$/).count()).toBe(1);
   });
