@@ -11,7 +11,7 @@
  *   pnpm bench:retention              3 rounds of each, writes bench/results/retention-<date>.md
  *   pnpm bench:retention --quick      smoke run on the small data set; writes nothing unless --out
  *   options: --rounds N, --impact-rounds N, --rate N (req/s of the API load), --during-seconds N,
- *   --out FILE; DATABASE_URL=… uses that server instead of the embedded PostgreSQL 18
+ *   --out FILE, --keep-template; DATABASE_URL=… uses that server instead of the embedded PostgreSQL 18
  *
  * Jobs run their handlers in this process on an ORM configured as the worker's; the API runs in
  * a child process; everything shares the machine.
@@ -46,6 +46,9 @@ const { values: args } = parseArgs({
     rate: { type: 'string' },
     'during-seconds': { type: 'string' },
     out: { type: 'string' },
+    // On a DATABASE_URL server the seeded template (4 GiB at full size) is dropped at the end
+    // unless this is given, for a series of invocations (e.g. one per handler build) to share it.
+    'keep-template': { type: 'boolean', default: false },
   },
 });
 /**
@@ -117,24 +120,45 @@ try {
   // the best the server has) server-wide, as the first version of this benchmark did.
   const own = compressions.includes('lz4') ? 'lz4' : compressions.includes('zstd') ? 'zstd' : 'off';
   const off = { walCompression: 'off' } as const;
+  // Pauses are named with "(default)" where they are the payload's default, and the shipped
+  // variant is the one the worker runs with no payload: the default pause, its own compression.
+  const defaultPause = (current.payload.parse({}) as { pause: number }).pause;
+  const pause = (value: number) => `pause ${value}${value === defaultPause ? ' (default)' : ''}`;
   const variants: Variant[] = [
     { name: 'baseline: by session (old SQL)', job: baseline, walCompression: 'off' },
-    { name: 'sweep, pause 0, uncompressed', job: withPayload(current, { pause: 0, ...off }), walCompression: 'off' },
     {
-      name: `sweep, pause 0, its own wal_compression (${own})`,
+      name: `sweep, ${pause(0)}, uncompressed`,
+      job: withPayload(current, { pause: 0, ...off }),
+      walCompression: 'off',
+    },
+    {
+      name: `sweep, ${pause(0)}, its own wal_compression (${own})`,
       job: withPayload(current, { pause: 0 }),
       walCompression: 'off',
     },
-    { name: 'sweep, default pause (1), uncompressed', job: withPayload(current, off), walCompression: 'off' },
-    { name: `sweep, default pause (1), its own wal_compression (${own})`, job: current, walCompression: 'off' },
-    { name: 'sweep, pause 3, uncompressed', job: withPayload(current, { pause: 3, ...off }), walCompression: 'off' },
     {
-      name: `sweep, pause 0, server-wide wal_compression=${bestCompression}`,
+      name: `sweep, ${pause(1)}, uncompressed`,
+      job: withPayload(current, { pause: 1, ...off }),
+      walCompression: 'off',
+    },
+    {
+      name: `sweep, ${pause(1)}, its own wal_compression (${own})`,
+      job: withPayload(current, { pause: 1 }),
+      walCompression: 'off',
+    },
+    {
+      name: `sweep, ${pause(3)}, uncompressed`,
+      job: withPayload(current, { pause: 3, ...off }),
+      walCompression: 'off',
+    },
+    {
+      name: `sweep, ${pause(0)}, server-wide wal_compression=${bestCompression}`,
       job: withPayload(current, { pause: 0, ...off }),
       walCompression: bestCompression,
     },
   ];
-  const shipped = variants[4]!;
+  const shipped = defaultPause === 1 ? variants[4]! : variants[2]!;
+  if (defaultPause !== 0 && defaultPause !== 1) throw new Error(`no variant runs the default pause ${defaultPause}`);
   if (!args.quick) log(`data set: ${shapeName}`);
   // --variants 0,3: only those (by index above); the baseline and the shipped one by default in the API rounds.
   const chosen = args.variants === undefined ? variants : args.variants.split(',').map((i) => variants[Number(i)]!);
@@ -214,7 +238,7 @@ try {
     }
     loads.push([`after API round ${round}`, loadAverage()]);
   }
-  if (process.env.DATABASE_URL !== undefined) await snapshots.dropTemplate();
+  if (process.env.DATABASE_URL !== undefined && !args['keep-template']) await snapshots.dropTemplate();
   await snapshots.dropWorkingCopy();
 
   const report = render({
@@ -506,7 +530,7 @@ function render(input: ReportInput): string {
     `- Data: ${formatNumber(seeded.sessions)} sessions, ${formatNumber(seeded.messages)} messages (chat_messages ${formatNumber(seeded.messagesTableBytes / 2 ** 20)} MiB with indexes), of them ${formatNumber(seeded.expiredSessions)} expired sessions with ${formatNumber(seeded.expiredMessages)} messages interleaved in the heap with live ones (the maintenance benchmark's data set, seeded ${seeding.reused ? 'by an earlier invocation' : 'by this one'} at ${seeding.seededAt.toISOString()}); every live message has its chat_message_search row, written in time order as the indexer would.`,
     `- wal_compression methods this server accepts: ${input.compressions.join(', ')}`,
     `- Every run starts on a fresh file copy of the seeded database (copies took ${spread(input.copySeconds)} s) right after a CHECKPOINT, so every page a run touches pays one full-page image (FPI), as the first write after any checkpoint does. WAL bytes are pg_current_wal_lsn() before and after, split by pg_walinspect; FPI counts are pg_stat_wal.wal_fpi (server-wide, so they include autovacuum's and, during the API rounds, the API's).`,
-    `- Variants: "baseline" is the handler before this change (bench/maintenance/retention-baseline.ts: session by session through the session_id index, whole sessions of up to 5,000 messages per transaction, then a TID-range pass for soft-deleted messages). "sweep" is the current handler (hide the expired sessions, then one physical-order pass over chat_messages and one over chat_message_search, then delete the emptied sessions; batches commit with synchronous_commit=off). "pause" is its payload's idle time after each sweep batch as a multiple of the batch's time; the shipped default is 1. "its own wal_compression" is the shipped default (payload walCompression 'auto': each batch's transaction sets lz4, else zstd, where the server has one and the role may set it); "uncompressed" passes walCompression 'off'; "server-wide" sets wal_compression with ALTER SYSTEM + reload for that variant only.`,
+    `- Variants: "baseline" is the handler before this change (bench/maintenance/retention-baseline.ts: session by session through the session_id index, whole sessions of up to 5,000 messages per transaction, then a TID-range pass for soft-deleted messages). "sweep" is the current handler (hide the expired sessions, then one physical-order pass over chat_messages and one over chat_message_search, then delete the emptied sessions; batches of about 10 ms, each committed synchronously). "pause" is its payload's idle time after each sweep batch as a multiple of the batch's time; "(default)" marks the shipped default. "its own wal_compression" is the shipped default (payload walCompression 'auto': each batch's transaction sets lz4, else zstd, where the server has one and the role may set it); "uncompressed" passes walCompression 'off'; "server-wide" sets wal_compression with ALTER SYSTEM + reload for that variant only.`,
     `- API impact: apps/api/dist/main.js in a child process (pool ${API_POOL_MAX}), open loop at a fixed ${impact.ratePerSecond} req/s, half messages.append and half last-50 messages.history on live anonymous sessions, latency from each request's due time; ${impact.withoutMs / 1000} s without retention, then a window from retention's start to its end (capped at ${impact.duringMaxMs / 1000} s, after which it is stopped through its abort signal).`,
     `- Load average (1/5/15 min) through the run: ${input.loads.map(([when, value]) => `${when} ${value}`).join('; ')}. The machine is shared with other engineers' builds, tests and benchmarks: absolute seconds move with it, the ratios to the baseline measured in the same round much less.`,
     `- Total benchmark time: ${formatNumber(input.minutes)} min.`,
