@@ -124,33 +124,18 @@ try {
   // variant is the one the worker runs with no payload: the default pause, its own compression.
   const defaultPause = (current.payload.parse({}) as { pause: number }).pause;
   const pause = (value: number) => `pause ${value}${value === defaultPause ? ' (default)' : ''}`;
+  const sweep = (value: number, compressed: boolean): Variant => ({
+    name: `sweep, ${pause(value)}, ${compressed ? `its own wal_compression (${own})` : 'uncompressed'}`,
+    job: withPayload(current, compressed ? { pause: value } : { pause: value, ...off }),
+    walCompression: 'off',
+  });
   const variants: Variant[] = [
     { name: 'baseline: by session (old SQL)', job: baseline, walCompression: 'off' },
-    {
-      name: `sweep, ${pause(0)}, uncompressed`,
-      job: withPayload(current, { pause: 0, ...off }),
-      walCompression: 'off',
-    },
-    {
-      name: `sweep, ${pause(0)}, its own wal_compression (${own})`,
-      job: withPayload(current, { pause: 0 }),
-      walCompression: 'off',
-    },
-    {
-      name: `sweep, ${pause(1)}, uncompressed`,
-      job: withPayload(current, { pause: 1, ...off }),
-      walCompression: 'off',
-    },
-    {
-      name: `sweep, ${pause(1)}, its own wal_compression (${own})`,
-      job: withPayload(current, { pause: 1 }),
-      walCompression: 'off',
-    },
-    {
-      name: `sweep, ${pause(3)}, uncompressed`,
-      job: withPayload(current, { pause: 3, ...off }),
-      walCompression: 'off',
-    },
+    sweep(0, false),
+    sweep(0, true),
+    sweep(1, false),
+    sweep(1, true),
+    sweep(3, false),
     {
       name: `sweep, ${pause(0)}, server-wide wal_compression=${bestCompression}`,
       job: withPayload(current, { pause: 0, ...off }),
