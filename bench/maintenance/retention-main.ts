@@ -142,8 +142,8 @@ try {
       walCompression: bestCompression,
     },
   ];
-  const shipped = defaultPause === 1 ? variants[4]! : variants[2]!;
-  if (defaultPause !== 0 && defaultPause !== 1) throw new Error(`no variant runs the default pause ${defaultPause}`);
+  const shipped = variants.find((variant) => variant.name === sweep(defaultPause, true).name);
+  if (shipped === undefined) throw new Error(`no variant runs the default pause ${defaultPause}`);
   if (!args.quick) log(`data set: ${shapeName}`);
   // --variants 0,3: only those (by index above); the baseline and the shipped one by default in the API rounds.
   const chosen = args.variants === undefined ? variants : args.variants.split(',').map((i) => variants[Number(i)]!);

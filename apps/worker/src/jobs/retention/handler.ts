@@ -67,9 +67,10 @@ const DENSE_ROWS_PER_PAGE = 100;
  * What a sweep batch aims to take. A batch's WAL (mostly the full images of the pages it dirties)
  * is flushed at its commit, and an API commit that comes meanwhile waits for that flush: about
  * 10 ms of work at a time (a megabyte of WAL or so) keeps that wait short. Batches of 50 ms, each
- * flushing its own WAL, left the API's p99 at 7.6×/4.1× (append/history) of its p99 without
- * retention; of 10 ms, a median of 1.79×/1.53× over five rounds. The price is time: 63–147 s per
- * 1M expired messages at the default pause, against 51–68 s for asynchronous 50 ms batches.
+ * flushing its own WAL, left the API's p99 at 7.6×/4.1× (append/history, one round) of its p99
+ * without retention; of 10 ms, a median of 1.79×/1.53× over five rounds. The price is time:
+ * 63–147 s per 1M expired messages at the default pause, against 51–68 s for asynchronous 50 ms
+ * batches.
  */
 const TARGET_BATCH_MS = 10;
 /** No slice is larger than this (8 MiB of heap), however fast the batches go. */
